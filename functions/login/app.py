@@ -1,0 +1,23 @@
+"""GET /auth/{provider}/login: start a login and redirect the browser to the provider."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from singpass_gateway import web
+from singpass_gateway.flows import gateway
+from singpass_gateway.observability import logger
+
+GATEWAY = gateway()
+
+
+@web.guarded
+def login(request: web.Request) -> web.Response:
+    started = GATEWAY.begin_login(
+        request.path_params.get("provider", ""), request.query.get("return_to"), request.origin
+    )
+    return web.redirect(started.location, [web.set_cookie(web.LOGIN_COOKIE, started.binding, started.max_age)])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: Any) -> web.Response:
+    return login(web.Request.from_event(event))

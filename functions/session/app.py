@@ -1,0 +1,49 @@
+"""The frontend's data routes: GET /api/me, POST /auth/logout, GET /api/providers."""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from singpass_gateway import web
+from singpass_gateway.errors import NotAuthenticated
+from singpass_gateway.flows import gateway
+from singpass_gateway.observability import logger
+
+GATEWAY = gateway()
+
+
+@web.guarded
+def me(request: web.Request) -> web.Response:
+    request.require_csrf_header()
+    try:
+        session = GATEWAY.current_session(request.cookies.get(web.SESSION_COOKIE))
+    except NotAuthenticated as error:
+        stale = [web.expire_cookie(web.SESSION_COOKIE)] if web.SESSION_COOKIE in request.cookies else []
+        return web.error_response(error, stale)
+    return web.json_response(200, {"provider": session.provider_id, "sub": session.sub, "person": session.person})
+
+
+@web.guarded
+def logout(request: web.Request) -> web.Response:
+    request.require_csrf_header()
+    GATEWAY.logout(request.cookies.get(web.SESSION_COOKIE))
+    return web.no_content([web.expire_cookie(web.SESSION_COOKIE)])
+
+
+@web.guarded
+def providers(request: web.Request) -> web.Response:
+    request.require_csrf_header()
+    return web.json_response(200, GATEWAY.provider_list())
+
+
+ROUTES: dict[str, Callable[[web.Request], web.Response]] = {
+    "GET /api/me": me,
+    "POST /auth/logout": logout,
+    "GET /api/providers": providers,
+}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: Any) -> web.Response:
+    request = web.Request.from_event(event)
+    return ROUTES[request.route](request)

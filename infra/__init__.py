@@ -1,0 +1,1 @@
+"""Tooling that runs and deploys the gateway; not shipped to Lambda."""

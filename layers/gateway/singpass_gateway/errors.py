@@ -1,0 +1,108 @@
+"""Typed errors, each with a stable machine code that the frontend can show.
+
+The code (and only the code) crosses to the browser: upstream text, stack traces and personal data stay in
+the ``detail``, which is for log lines and must itself never carry tokens or personal data.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway reports on purpose."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+
+
+class UnknownProvider(GatewayError):
+    code = "unknown_provider"
+    status = 404
+
+
+class InvalidReturnTo(GatewayError):
+    """``return_to`` was not a plain relative path (open-redirect defence)."""
+
+    code = "invalid_return_to"
+    status = 400
+
+
+class InvalidRequest(GatewayError):
+    """A parameter was malformed or oversized."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class NotAuthenticated(GatewayError):
+    code = "not_authenticated"
+    status = 401
+
+
+class CsrfRejected(GatewayError):
+    """A state-changing or data route was called without the custom CSRF header."""
+
+    code = "csrf_rejected"
+    status = 403
+
+
+class LoginError(GatewayError):
+    """A login that failed at the callback; the browser is redirected with ``?error=<code>``."""
+
+    status = 400
+
+
+class InvalidState(LoginError):
+    """Unknown, replayed, foreign (other browser) or missing ``state``."""
+
+    code = "invalid_state"
+
+
+class LoginExpired(LoginError):
+    code = "login_expired"
+
+
+class AccessDenied(LoginError):
+    """The person cancelled or refused consent at the provider."""
+
+    code = "access_denied"
+
+
+class ProviderError(LoginError):
+    """The provider answered the authorization request with an error other than access_denied."""
+
+    code = "provider_error"
+
+
+class InvalidCallback(LoginError):
+    """The callback carried neither a code nor an error."""
+
+    code = "invalid_callback"
+
+
+class ProviderUnavailable(LoginError):
+    """The provider could not be reached, timed out, or answered 5xx or a malformed body."""
+
+    code = "provider_unavailable"
+    status = 502
+
+
+class TokenRejected(LoginError):
+    """The provider's token endpoint refused the code exchange (reused or expired code, bad client auth)."""
+
+    code = "token_rejected"
+
+
+class InvalidToken(LoginError):
+    """A token or encrypted payload from the provider failed validation, signature or decryption."""
+
+    code = "invalid_token"
+
+
+class ConfigurationError(GatewayError):
+    """The deployment's settings are invalid; raised at start-up, never per request."""

@@ -1,0 +1,230 @@
+"""The use cases, each one call from a handler: begin_login, complete_login, current_session, logout.
+
+State, nonce, PKCE, browser binding, sessions and redirects are handled here once for every provider. Flows
+never parse tokens (providers do, through :mod:`singpass_gateway.jose`) and never format HTTP responses
+(handlers do, through :mod:`singpass_gateway.web`).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import (
+    AccessDenied,
+    GatewayError,
+    InvalidCallback,
+    InvalidRequest,
+    InvalidReturnTo,
+    InvalidState,
+    NotAuthenticated,
+    ProviderError,
+    UnknownProvider,
+)
+from .observability import logger
+from .providers import AuthorizationRequest, Callback, Provider, Toolkit, build_providers
+from .settings import Settings, settings
+from .store import LoginTransaction, Session, Store
+
+MAX_RETURN_TO_LENGTH = 1024
+MAX_PARAM_LENGTH = 4096
+"""Longer state or code values are not from a real provider; refuse them before any lookup."""
+
+
+@dataclass(frozen=True)
+class LoginRedirect:
+    location: str
+    binding: str
+    """The browser-binding secret for the short-lived login cookie."""
+    max_age: int
+
+
+@dataclass(frozen=True)
+class CompletedLogin:
+    location: str
+    session_id: str
+    max_age: int
+
+
+class LoginFailed(Exception):
+    """A callback that failed; the browser goes back to the frontend with ``?error=<code>``."""
+
+    def __init__(self, error: GatewayError, location: str) -> None:
+        super().__init__(error.code)
+        self.error = error
+        self.location = location
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: Settings,
+        store: Store,
+        providers: Mapping[str, Provider],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = config
+        self._store = store
+        self._providers = providers
+        self._clock = clock
+
+    def provider_list(self) -> list[dict[str, str]]:
+        """The configured providers for the frontend's buttons."""
+        return [{"id": provider.id, "name": provider.name} for provider in self._providers.values()]
+
+    def begin_login(self, provider_id: str, return_to: str | None, request_origin: str) -> LoginRedirect:
+        """Start a login: a stored, browser-bound transaction and the provider's authorization URL."""
+        provider = self._provider(provider_id)
+        now = int(self._clock())
+        verifier = secrets.token_urlsafe(64)
+        txn = LoginTransaction(
+            state=secrets.token_urlsafe(32),
+            provider_id=provider.id,
+            nonce=secrets.token_urlsafe(32),
+            code_verifier=verifier,
+            redirect_uri=self._settings.redirect_uri(provider.id, request_origin),
+            return_to=safe_return_to(return_to),
+            binding=secrets.token_urlsafe(32),
+            expires_at=now + self._settings.login_ttl_seconds,
+        )
+        location = provider.authorization_url(
+            AuthorizationRequest(
+                state=txn.state,
+                nonce=txn.nonce,
+                code_challenge=pkce_challenge(verifier),
+                redirect_uri=txn.redirect_uri,
+            )
+        )
+        self._store.put_transaction(txn)
+        logger.info("login started", extra={"provider": provider.id})
+        return LoginRedirect(location=location, binding=txn.binding, max_age=self._settings.login_ttl_seconds)
+
+    def complete_login(
+        self,
+        provider_id: str,
+        params: Mapping[str, str],
+        binding: str | None,
+        previous_session_id: str | None = None,
+    ) -> CompletedLogin:
+        """Finish a login exactly once; on any failure raise LoginFailed and store nothing."""
+        provider = self._provider(provider_id)
+        txn = self._consume(provider.id, params, binding)
+        try:
+            identity = provider.complete(self._callback(txn, params))
+            session_id = secrets.token_urlsafe(32)
+            expires_at = int(self._clock()) + self._settings.session_ttl_seconds
+            self._store.put_session(session_id, Session(provider.id, identity.sub, identity.person, expires_at))
+            if previous_session_id:
+                self._store.delete_session(previous_session_id)
+        except GatewayError as error:
+            raise self._failed(provider.id, error, txn.return_to) from None
+        logger.info("login completed", extra={"provider": provider.id})
+        return CompletedLogin(
+            location=self._frontend(txn.return_to),
+            session_id=session_id,
+            max_age=self._settings.session_ttl_seconds,
+        )
+
+    def current_session(self, session_id: str | None) -> Session:
+        """The caller's live session; NotAuthenticated when there is none."""
+        session = self._store.get_session(session_id, int(self._clock())) if session_id else None
+        if session is None:
+            raise NotAuthenticated("no live session")
+        return session
+
+    def logout(self, session_id: str | None) -> None:
+        """Delete the session server-side (idempotent: logging out twice is fine)."""
+        if session_id:
+            self._store.delete_session(session_id)
+
+    def _provider(self, provider_id: str) -> Provider:
+        provider = self._providers.get(provider_id)
+        if provider is None:
+            raise UnknownProvider(f"no provider {provider_id[:40]!r}")
+        return provider
+
+    def _consume(self, provider_id: str, params: Mapping[str, str], binding: str | None) -> LoginTransaction:
+        state = params.get("state", "")
+        try:
+            if not state or not binding:
+                raise InvalidState("callback without state or without the login cookie")
+            if len(state) > MAX_PARAM_LENGTH or len(binding) > MAX_PARAM_LENGTH:
+                raise InvalidState("oversized state or login cookie")
+            return self._store.consume_transaction(state, provider_id, binding, int(self._clock()))
+        except GatewayError as error:
+            raise self._failed(provider_id, error, "/") from None
+
+    def _callback(self, txn: LoginTransaction, params: Mapping[str, str]) -> Callback:
+        """The provider's answer as a Callback, or the login error it reports."""
+        error = params.get("error")
+        if error is not None:
+            if error == "access_denied":
+                raise AccessDenied("the person did not consent")
+            raise ProviderError(f"provider error {error[:40]!r}")
+        code = params.get("code", "")
+        if not code:
+            raise InvalidCallback("callback without code")
+        if len(code) > MAX_PARAM_LENGTH:
+            raise InvalidRequest("oversized code")
+        return Callback(
+            code=code,
+            params=params,
+            code_verifier=txn.code_verifier,
+            nonce=txn.nonce,
+            redirect_uri=txn.redirect_uri,
+            now=int(self._clock()),
+        )
+
+    def _failed(self, provider_id: str, error: GatewayError, return_to: str) -> LoginFailed:
+        logger.warning(
+            "login failed", extra={"provider": provider_id, "error_code": error.code, "detail": error.detail}
+        )
+        return LoginFailed(error, self._frontend(with_error(return_to, error.code)))
+
+    def _frontend(self, path: str) -> str:
+        return self._settings.frontend_url + path
+
+
+@functools.cache
+def gateway() -> Gateway:
+    """The container's gateway, built once from the environment's settings."""
+    config = settings()
+    return Gateway(config, Store(config.table_name), build_providers(config, Toolkit(config)))
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256: base64url(SHA-256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def safe_return_to(value: str | None) -> str:
+    """A path on the frontend to return to; anything that could leave the site is refused."""
+    if not value:
+        return "/"
+    if (
+        len(value) > MAX_RETURN_TO_LENGTH
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in value)
+    ):
+        raise InvalidReturnTo("return_to must be a relative path on the frontend")
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        raise InvalidReturnTo("return_to must be a relative path on the frontend")
+    return value
+
+
+def with_error(path: str, code: str) -> str:
+    """``path`` with ``error=<code>`` in its query (replacing any error already there)."""
+    parts = urlsplit(path)
+    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != "error"]
+    query.append(("error", code))
+    return urlunsplit(("", "", parts.path, urlencode(query), parts.fragment))

@@ -1,0 +1,302 @@
+"""The only module that parses tokens: JWS/JWT through PyJWT, JWE through joserfc.
+
+Every entry point takes an exact algorithm allow-list from its caller (the provider) and caps the input size
+before parsing. Verification keys come only from the provider's JWKS, never from token headers (``jwk``,
+``jku``, ``x5u``, ``x5c`` are ignored). Heavy imports (PyJWT, joserfc) happen here, and this module is only
+imported by the callback path, so the login and session handlers do not pay for them at cold start.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from joserfc import jwe
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey, RSAKey
+
+from .errors import InvalidToken, ProviderUnavailable
+from .http import HttpClient
+from .keys import DecryptionFailed, OaepHash, PrivateKey
+
+CLOCK_SKEW_SECONDS = 60
+"""The one tolerance for clocks that disagree, used for every time claim the gateway checks."""
+MAX_ID_TOKEN_AGE_SECONDS = 600
+"""An ID token issued longer ago than a whole login transaction may live is stale."""
+MAX_TOKEN_BYTES = 16 * 1024
+MAX_JWKS_KEYS = 32
+
+
+@dataclass(frozen=True)
+class JwksKey:
+    """One usable JWKS entry: the parsed key and the parameters that decide whether it may verify."""
+
+    kid: str | None
+    kty: str
+    use: str
+    alg: str | None
+    key: jwt.PyJWK
+
+
+@dataclass(frozen=True)
+class IdTokenPolicy:
+    """What a provider's ID tokens must satisfy."""
+
+    issuer: str
+    client_id: str
+    jwks_url: str
+    algorithms: tuple[str, ...]
+
+
+class JwksCache:
+    """Provider signing keys by JWKS URL: cached for ``max_age``, refetched early at most once a cooldown.
+
+    An unknown ``kid`` (or a failed signature on a kid-less token) triggers a refetch when the cached set is
+    older than the cooldown, so a key rotation at the provider is picked up within seconds, while a flood of
+    forged tokens costs the provider at most one fetch per cooldown.
+    Entries that cannot be parsed are skipped, not fatal.
+    """
+
+    def __init__(
+        self,
+        http: HttpClient,
+        max_age_seconds: float = 3600,
+        refetch_cooldown_seconds: float = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._max_age = max_age_seconds
+        self._cooldown = refetch_cooldown_seconds
+        self._clock = clock
+        self._sets: dict[str, tuple[list[JwksKey], float]] = {}
+        self._lock = threading.Lock()
+
+    def keys(self, url: str, *, refresh: bool = False) -> list[JwksKey]:
+        """The keys at ``url``; ``refresh`` asks for a refetch, granted once per cooldown."""
+        with self._lock:
+            cached = self._sets.get(url)
+        age = self._clock() - cached[1] if cached else None
+        if cached and age is not None and age < self._max_age and not (refresh and age >= self._cooldown):
+            return cached[0]
+        keys = self._fetch(url)
+        with self._lock:
+            self._sets[url] = (keys, self._clock())
+        return keys
+
+    def _fetch(self, url: str) -> list[JwksKey]:
+        response = self._http.get(url)
+        if response.status != 200:
+            raise ProviderUnavailable(f"JWKS answered HTTP {response.status}")
+        document = response.json()
+        entries = document.get("keys") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            raise ProviderUnavailable("JWKS document has no 'keys' array")
+        return [key for key in map(_jwks_key, entries[:MAX_JWKS_KEYS]) if key is not None]
+
+
+def verify_id_token(token: str, policy: IdTokenPolicy, jwks: JwksCache, nonce: str, now: int) -> dict[str, Any]:
+    """Verify an ID token's signature and claims; the claims, or InvalidToken."""
+    header = _jws_header(token, policy.algorithms)
+    claims = _verified_payload(token, header, policy, jwks)
+    check_id_token_claims(claims, policy, nonce, now)
+    return claims
+
+
+def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonce: str, now: int) -> None:
+    """OIDC Core 3.1.3.7 checks, with the clock passed in so tests can fix it."""
+    if claims.get("iss") != policy.issuer:
+        _reject("iss does not match the provider's issuer")
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if audiences != [policy.client_id]:
+        _reject("aud is not exactly this client")
+    if "azp" in claims and claims["azp"] != policy.client_id:
+        _reject("azp is not this client")
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int) or not isinstance(iat, int) or isinstance(exp, bool) or isinstance(iat, bool):
+        _reject("exp and iat must be integers")
+    if now >= exp:
+        _reject("ID token expired")
+    if iat > now + CLOCK_SKEW_SECONDS or iat < now - MAX_ID_TOKEN_AGE_SECONDS - CLOCK_SKEW_SECONDS:
+        _reject("iat is in the future or stale")
+    token_nonce = claims.get("nonce")
+    if not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
+        _reject("nonce missing or does not match")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        _reject("sub missing")
+
+
+def decrypt_with_private_key(token: str, key: PrivateKey, algorithms: Collection[str]) -> bytes:
+    """Decrypt a compact JWE whose content key is wrapped to one of the gateway's RSA keys (KMS or PEM)."""
+    delegated = _DelegatedRsaKey(key)
+    return _decrypt(token, _DelegatedRsaJwk(delegated, delegated), algorithms)
+
+
+def decrypt_with_symmetric_jwk(token: str, jwk: Mapping[str, Any], algorithms: Collection[str]) -> bytes:
+    """Decrypt a compact JWE with a symmetric JWK that an earlier decryption revealed (sgID's block key)."""
+    try:
+        key = OctKey.import_key(dict(jwk))
+    except (JoseError, ValueError, TypeError):
+        _reject("symmetric key is not a valid JWK")
+    return _decrypt(token, key, algorithms)
+
+
+def _decrypt(token: str, key: RSAKey | OctKey, algorithms: Collection[str]) -> bytes:
+    if not isinstance(token, str) or len(token) > 4 * MAX_TOKEN_BYTES or token.count(".") != 4:
+        _reject("not a compact JWE of acceptable size")
+    try:
+        return jwe.decrypt_compact(token, key, algorithms=list(algorithms)).plaintext or b""
+    except DecryptionFailed:
+        _reject("content key did not decrypt")
+    except (JoseError, ValueError, TypeError, KeyError) as error:
+        _reject(f"JWE rejected: {type(error).__name__}")
+
+
+def _jws_header(token: str, algorithms: Collection[str]) -> dict[str, Any]:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+        _reject("not a compact JWS of acceptable size")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        _reject("unreadable JWS header")
+    if header.get("alg") not in algorithms:
+        _reject(f"alg {str(header.get('alg'))[:16]!r} not allowed")
+    return header
+
+
+def _verified_payload(token: str, header: Mapping[str, Any], policy: IdTokenPolicy, jwks: JwksCache) -> dict[str, Any]:
+    """Verify with the matching JWKS key; on an unknown kid or a failed kid-less signature, refetch once."""
+    for refresh in (False, True):
+        key = _select_key(jwks.keys(policy.jwks_url, refresh=refresh), header)
+        if key is None:
+            continue
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=[header["alg"]],
+                options={
+                    "verify_signature": True,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+            return payload
+        except jwt.InvalidSignatureError:
+            if header.get("kid"):
+                break
+        except jwt.PyJWTError as error:
+            _reject(f"JWS rejected: {type(error).__name__}")
+    _reject("signature does not verify with the provider's keys")
+
+
+def _jwks_key(entry: object) -> JwksKey | None:
+    """A JWKS entry as a usable key, or None for junk (one bad entry must not break the whole set)."""
+    if not isinstance(entry, dict) or "d" in entry:
+        return None
+    try:
+        key = jwt.PyJWK(entry)
+    except (jwt.PyJWTError, TypeError, ValueError, KeyError):
+        return None
+    kid, use, alg = entry.get("kid"), entry.get("use", "sig"), entry.get("alg")
+    return JwksKey(
+        kid=kid if isinstance(kid, str) else None,
+        kty=str(entry.get("kty")),
+        use=use if isinstance(use, str) else "",
+        alg=alg if isinstance(alg, str) else None,
+        key=key,
+    )
+
+
+def _select_key(keys: list[JwksKey], header: Mapping[str, Any]) -> jwt.PyJWK | None:
+    """The key for the header's kid; without a kid, the only suitable key (several: refuse to guess)."""
+    alg = header["alg"]
+    suitable = [key for key in keys if key.kty == _KEY_TYPES.get(alg) and key.use == "sig" and key.alg in (None, alg)]
+    kid = header.get("kid")
+    if kid is not None:
+        suitable = [key for key in suitable if key.kid == kid]
+    return suitable[0].key if len(suitable) == 1 else None
+
+
+_KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "ES384": "EC", "ES512": "EC"}
+
+
+class _DelegatedRsaJwk(RSAKey):
+    """joserfc's view of a delegated key: its JWK form has no exportable members, only the key type."""
+
+    @property
+    def dict_value(self) -> dict[str, Any]:
+        return {"kty": "RSA"}
+
+
+class _DelegatedRsaKey(rsa.RSAPrivateKey):
+    """Lets joserfc unwrap a JWE content key through the key interface (KMS Decrypt or the PEM backend).
+
+    joserfc's RSA-OAEP algorithms call ``decrypt(encrypted_key, padding)`` on the private key object; every
+    other private-key capability is refused, since a KMS key's private half is not available to export.
+    """
+
+    _OAEP_HASHES: Mapping[str, OaepHash] = {"sha1": "SHA-1", "sha256": "SHA-256"}
+
+    def __init__(self, key: PrivateKey) -> None:
+        self._key = key
+
+    def decrypt(self, ciphertext: bytes, padding: padding.AsymmetricPadding) -> bytes:
+        oaep_hash = self._oaep_hash(padding)
+        if oaep_hash is None:
+            raise DecryptionFailed("only RSA-OAEP content-key encryption is accepted")
+        return self._key.rsa_decrypt(ciphertext, oaep_hash)
+
+    def _oaep_hash(self, pad: padding.AsymmetricPadding) -> OaepHash | None:
+        if not isinstance(pad, padding.OAEP):
+            return None
+        return self._OAEP_HASHES.get(pad.algorithm.name)
+
+    @property
+    def key_size(self) -> int:
+        """Only consulted by joserfc when encrypting, which this key never does; 2048 is KMS's smallest."""
+        return 2048
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        raise NotImplementedError("not needed to decrypt")
+
+    def sign(self, data: bytes, padding: padding.AsymmetricPadding, algorithm: Any) -> bytes:
+        raise NotImplementedError("a decryption key does not sign")
+
+    def private_numbers(self) -> rsa.RSAPrivateNumbers:
+        raise NotImplementedError("the private key is not exportable")
+
+    def private_bytes(self, encoding: Any, format: Any, encryption_algorithm: Any) -> bytes:
+        raise NotImplementedError("the private key is not exportable")
+
+    def __copy__(self) -> _DelegatedRsaKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _DelegatedRsaKey:
+        return self
+
+
+def parse_json_object(data: bytes | str, what: str) -> dict[str, Any]:
+    """A decrypted payload that must be a JSON object."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        _reject(f"{what} is not JSON")
+    if not isinstance(value, dict):
+        _reject(f"{what} is not a JSON object")
+    return value
+
+
+def _reject(reason: str) -> NoReturn:
+    raise InvalidToken(reason)

@@ -1,0 +1,52 @@
+"""One interface for the gateway's private keys, with a KMS backend and a Secrets Manager PEM backend.
+
+The backend is chosen by the key reference's ARN: ``arn:aws:kms:...`` (a key or alias; the private key never
+leaves KMS) or ``arn:aws:secretsmanager:...`` (a secret holding a PEM, for keys a user must bring).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from ..errors import ConfigurationError, GatewayError
+
+if TYPE_CHECKING:
+    from ..secrets import SecretCache
+
+OaepHash = Literal["SHA-1", "SHA-256"]
+"""RSA-OAEP's hash: SHA-1 for JOSE ``RSA-OAEP``, SHA-256 for ``RSA-OAEP-256``."""
+
+
+class KeyUnavailable(GatewayError):
+    """The key service failed or refused; not the provider's fault."""
+
+
+class DecryptionFailed(GatewayError):
+    """The ciphertext did not decrypt under this key (tampered, or encrypted to another key)."""
+
+
+class PrivateKey(Protocol):
+    """A private key the gateway can use without knowing where it lives."""
+
+    @property
+    def reference(self) -> str:
+        """The ARN the key was configured with (for log lines; not secret)."""
+        ...
+
+    def rsa_decrypt(self, ciphertext: bytes, oaep_hash: OaepHash) -> bytes:
+        """Decrypt an RSA-OAEP ciphertext, such as a JWE's encrypted content key."""
+        ...
+
+
+def load_key(reference: str, secrets: SecretCache) -> PrivateKey:
+    """The key behind an ARN, with its backend picked by the ARN's service."""
+    service = reference.split(":")[2] if reference.count(":") >= 5 else ""
+    if service == "kms":
+        from .kms import KmsKey
+
+        return KmsKey(reference)
+    if service == "secretsmanager":
+        from .pem import PemKey
+
+        return PemKey(reference, secrets)
+    raise ConfigurationError("a key reference must be a KMS key/alias ARN or a Secrets Manager secret ARN")

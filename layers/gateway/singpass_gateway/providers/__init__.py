@@ -1,0 +1,148 @@
+"""The provider interface, the shared per-container toolkit, and the registry of provider types.
+
+A provider knows how to start and finish one login with one upstream system, nothing else: state, cookies,
+sessions, redirects and error mapping are the flow's job (:mod:`singpass_gateway.flows`), written once.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import ConfigurationError
+from ..settings import ProviderSettings, Settings, base_url
+
+if TYPE_CHECKING:
+    from ..http import HttpClient
+    from ..jose import JwksCache
+    from ..keys import PrivateKey
+    from ..secrets import SecretCache
+
+PROVIDER_TYPES = {"sgid": "singpass_gateway.providers.sgid"}
+"""Provider type → module; each module has ``create(settings, toolkit) -> Provider``."""
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """The per-login values a provider puts into its authorization request."""
+
+    state: str
+    nonce: str
+    code_challenge: str
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class Callback:
+    """What a provider needs to finish a login: the callback's parameters and the transaction's secrets."""
+
+    code: str
+    params: Mapping[str, str]
+    code_verifier: str
+    nonce: str
+    redirect_uri: str
+    now: int
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A verified person: the provider's subject identifier and their data as plain values."""
+
+    sub: str
+    person: dict[str, Any]
+
+
+class Provider(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def authorization_url(self, request: AuthorizationRequest) -> str:
+        """Where to send the browser to log in."""
+        ...
+
+    def complete(self, callback: Callback) -> Identity:
+        """Exchange the code, validate what comes back, and return the person; raises LoginError."""
+        ...
+
+
+class Toolkit:
+    """What providers share in one container: HTTP pool, secret cache, JWKS cache, keys.
+
+    Each part is created on first use, so a handler that only redirects (login) never imports the HTTP or
+    JOSE libraries, and a warm callback reuses parsed keys, fetched JWKS and open connections.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @functools.cached_property
+    def http(self) -> HttpClient:
+        from ..http import HttpClient
+
+        return HttpClient(self._settings.http_timeout_seconds)
+
+    @functools.cached_property
+    def secrets(self) -> SecretCache:
+        from .. import aws
+        from ..secrets import SecretCache
+
+        return SecretCache(aws.secretsmanager, self._settings.secret_cache_seconds)
+
+    @functools.cached_property
+    def jwks(self) -> JwksCache:
+        from ..jose import JwksCache
+
+        return JwksCache(self.http)
+
+    def key(self, reference: str) -> PrivateKey:
+        from ..keys import load_key
+
+        return load_key(reference, self.secrets)
+
+
+def build_providers(settings: Settings, toolkit: Toolkit) -> dict[str, Provider]:
+    """Every configured provider, keyed by id, with its options parsed and validated."""
+    providers: dict[str, Provider] = {}
+    for entry in settings.providers:
+        module_name = PROVIDER_TYPES.get(entry.type)
+        if module_name is None:
+            raise ConfigurationError(f"provider {entry.id}: unknown type {entry.type!r}")
+        providers[entry.id] = importlib.import_module(module_name).create(entry, toolkit)
+    return providers
+
+
+class Options:
+    """Reads one provider's options with errors that name the provider and option; rejects unknown keys."""
+
+    def __init__(self, entry: ProviderSettings, known: set[str]) -> None:
+        unknown = set(entry.options) - known
+        if unknown:
+            raise ConfigurationError(f"provider {entry.id}: unknown option(s) {', '.join(sorted(unknown))}")
+        self._entry = entry
+
+    def string(self, name: str, default: str | None = None) -> str:
+        value = self._entry.options.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be a non-empty string")
+        return value.strip()
+
+    def url(self, name: str, default: str | None = None) -> str:
+        return base_url(self.string(name, default), f"provider {self._entry.id}: {name!r}")
+
+    def arn(self, name: str) -> str:
+        value = self.string(name)
+        if not value.startswith("arn:"):
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be an ARN (secrets stay out of config)")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._entry.options.get(name, list(default))
+        if not isinstance(value, list) or not value or not all(isinstance(item, str) and item for item in value):
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be a list of strings")
+        return tuple(value)

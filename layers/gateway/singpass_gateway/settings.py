@@ -1,0 +1,134 @@
+"""Typed settings, parsed once per Lambda container from the environment.
+
+This is the only module that reads ``os.environ``. Provider entries keep their provider-specific options as a
+mapping here; each provider module turns its options into its own typed config when the provider registry is
+built (also once per container), so that adding a provider type does not touch this file.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+PROVIDER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+MAX_LOGIN_TTL_SECONDS = 600
+"""A login transaction lives at most 10 minutes: long enough to log in, short enough to limit replay."""
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One entry of ``GATEWAY_PROVIDERS``: identity and display name, plus the type's own options."""
+
+    id: str
+    type: str
+    name: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    frontend_url: str
+    """Origin (and optional base path) of the static site; every redirect back to the browser goes here."""
+    public_url: str | None
+    """Where this API is reachable from browsers; redirect URIs derive from it. None: the request's host."""
+    session_ttl_seconds: int
+    login_ttl_seconds: int
+    secret_cache_seconds: int
+    http_timeout_seconds: float
+    providers: tuple[ProviderSettings, ...]
+
+    def redirect_uri(self, provider_id: str, request_origin: str) -> str:
+        """The exact callback URL registered with the provider for ``provider_id``."""
+        return f"{self.public_url or request_origin}/auth/{provider_id}/callback"
+
+
+@functools.cache
+def settings() -> Settings:
+    """The container's settings (parsed on first use, then reused by every invocation)."""
+    return load_settings(os.environ)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Parse and validate settings; any problem is a ConfigurationError that names the variable."""
+    login_ttl = _int(environ, "GATEWAY_LOGIN_TTL_SECONDS", 600, minimum=30)
+    if login_ttl > MAX_LOGIN_TTL_SECONDS:
+        raise ConfigurationError(f"GATEWAY_LOGIN_TTL_SECONDS must be at most {MAX_LOGIN_TTL_SECONDS}")
+    public_url = environ.get("GATEWAY_PUBLIC_URL", "").strip()
+    return Settings(
+        table_name=_required(environ, "GATEWAY_TABLE"),
+        frontend_url=base_url(_required(environ, "GATEWAY_FRONTEND_URL"), "GATEWAY_FRONTEND_URL"),
+        public_url=base_url(public_url, "GATEWAY_PUBLIC_URL") if public_url else None,
+        session_ttl_seconds=_int(environ, "GATEWAY_SESSION_TTL_SECONDS", 3600, minimum=60),
+        login_ttl_seconds=login_ttl,
+        secret_cache_seconds=_int(environ, "GATEWAY_SECRET_CACHE_SECONDS", 300, minimum=0),
+        http_timeout_seconds=float(_int(environ, "GATEWAY_HTTP_TIMEOUT_SECONDS", 10, minimum=1)),
+        providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS")),
+    )
+
+
+def parse_providers(document: str) -> tuple[ProviderSettings, ...]:
+    """Parse the ``GATEWAY_PROVIDERS`` JSON array (see docs/configuration.md)."""
+    try:
+        entries = json.loads(document)
+    except json.JSONDecodeError as error:
+        raise ConfigurationError(f"GATEWAY_PROVIDERS is not valid JSON: {error.msg}") from None
+    if not isinstance(entries, list):
+        raise ConfigurationError("GATEWAY_PROVIDERS must be a JSON array of provider objects")
+    providers = tuple(_provider(entry, index) for index, entry in enumerate(entries))
+    ids = [provider.id for provider in providers]
+    if len(set(ids)) != len(ids):
+        raise ConfigurationError("GATEWAY_PROVIDERS has duplicate provider ids")
+    return providers
+
+
+def _provider(entry: object, index: int) -> ProviderSettings:
+    if not isinstance(entry, dict):
+        raise ConfigurationError(f"GATEWAY_PROVIDERS[{index}] must be an object")
+    options = dict(entry)
+    provider_id, provider_type, name = options.pop("id", None), options.pop("type", None), options.pop("name", None)
+    if not isinstance(provider_id, str) or not PROVIDER_ID.match(provider_id):
+        raise ConfigurationError(f"GATEWAY_PROVIDERS[{index}].id must be a lowercase slug")
+    if not isinstance(provider_type, str) or not provider_type:
+        raise ConfigurationError(f"provider {provider_id}: 'type' is required")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"provider {provider_id}: 'name' is required")
+    return ProviderSettings(id=provider_id, type=provider_type, name=name.strip(), options=options)
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is required")
+    return value
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}")
+    return value
+
+
+def base_url(value: str, name: str) -> str:
+    """An absolute https URL (http only on loopback) without query or fragment, kept without a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(f"{name} must be an absolute https URL without query or fragment")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1"):
+        raise ConfigurationError(f"{name} must use https (http is allowed only for localhost)")
+    return value.rstrip("/")

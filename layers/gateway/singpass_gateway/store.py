@@ -1,0 +1,157 @@
+"""DynamoDB storage of login transactions and sessions: one table, partition key ``pk``, TTL on ``expires_at``.
+
+Raw state values and session ids are never stored, only their SHA-256 (a database reader cannot replay them).
+Expiry is part of every read and consume condition; TTL reaping only tidies up, hours or days later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import aws
+from .errors import GatewayError, InvalidState, LoginExpired
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+
+class StoreUnavailable(GatewayError):
+    """DynamoDB failed or throttled beyond botocore's retries."""
+
+    code = "service_unavailable"
+    status = 503
+
+
+def digest(secret: str) -> str:
+    """The stored form of a random secret (state, session id, browser binding)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoginTransaction:
+    """What the callback needs to finish a login that the login route started."""
+
+    state: str
+    provider_id: str
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+    return_to: str
+    binding: str
+    """The browser-binding secret; only its digest is stored."""
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class Session:
+    provider_id: str
+    sub: str
+    person: dict[str, Any]
+    expires_at: int
+
+
+class Store:
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    def put_transaction(self, txn: LoginTransaction) -> None:
+        """Store a new transaction; a (vanishingly unlikely) state collision fails instead of overwriting."""
+        item: dict[str, AttributeValueTypeDef] = {
+            "pk": {"S": "txn#" + digest(txn.state)},
+            "provider": {"S": txn.provider_id},
+            "nonce": {"S": txn.nonce},
+            "code_verifier": {"S": txn.code_verifier},
+            "redirect_uri": {"S": txn.redirect_uri},
+            "return_to": {"S": txn.return_to},
+            "binding": {"S": digest(txn.binding)},
+            "expires_at": {"N": str(txn.expires_at)},
+        }
+        self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def consume_transaction(self, state: str, provider_id: str, binding: str, now: int) -> LoginTransaction:
+        """Delete and return the transaction for ``state``, exactly once.
+
+        One conditional delete does it all, so two concurrent callbacks cannot both succeed: the item must
+        exist, belong to ``provider_id`` (mix-up defence), be bound to this browser and not have expired.
+        A foreign browser or provider leaves the transaction untouched for its owner.
+        """
+        try:
+            response = aws.dynamodb().delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": "txn#" + digest(state)}},
+                ConditionExpression="attribute_exists(pk) AND provider = :p AND binding = :b AND expires_at > :now",
+                ExpressionAttributeValues={
+                    ":p": {"S": provider_id},
+                    ":b": {"S": digest(binding)},
+                    ":now": {"N": str(now)},
+                },
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise _unavailable("DeleteItem", error) from None
+            old_item: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
+            raise _refusal(old_item, provider_id, binding) from None
+        except BotoCoreError as error:
+            raise _unavailable("DeleteItem", error) from None
+        item = response["Attributes"]
+        return LoginTransaction(
+            state=state,
+            provider_id=item["provider"]["S"],
+            nonce=item["nonce"]["S"],
+            code_verifier=item["code_verifier"]["S"],
+            redirect_uri=item["redirect_uri"]["S"],
+            return_to=item["return_to"]["S"],
+            binding=binding,
+            expires_at=int(item["expires_at"]["N"]),
+        )
+
+    def put_session(self, session_id: str, session: Session) -> None:
+        item: dict[str, AttributeValueTypeDef] = {
+            "pk": {"S": "session#" + digest(session_id)},
+            "provider": {"S": session.provider_id},
+            "sub": {"S": session.sub},
+            "person": {"S": json.dumps(session.person, separators=(",", ":"))},
+            "expires_at": {"N": str(session.expires_at)},
+        }
+        self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def get_session(self, session_id: str, now: int) -> Session | None:
+        """The live session for ``session_id``, or None when unknown or expired."""
+        response = self._call("get_item", Key={"pk": {"S": "session#" + digest(session_id)}}, ConsistentRead=True)
+        item = response.get("Item")
+        if not item or int(item["expires_at"]["N"]) <= now:
+            return None
+        return Session(
+            provider_id=item["provider"]["S"],
+            sub=item["sub"]["S"],
+            person=json.loads(item["person"]["S"]),
+            expires_at=int(item["expires_at"]["N"]),
+        )
+
+    def delete_session(self, session_id: str) -> None:
+        self._call("delete_item", Key={"pk": {"S": "session#" + digest(session_id)}})
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(aws.dynamodb(), operation)(TableName=self._table, **kwargs)
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(operation, error) from None
+
+
+def _refusal(old_item: dict[str, Any] | None, provider_id: str, binding: str) -> GatewayError:
+    """Why a consume was refused: only an intact transaction of this browser can be 'expired'."""
+    if old_item and old_item["provider"]["S"] == provider_id and old_item["binding"]["S"] == digest(binding):
+        return LoginExpired("login transaction expired")
+    return InvalidState("no login transaction for this state, provider and browser")
+
+
+def _unavailable(operation: str, error: Exception) -> StoreUnavailable:
+    code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+    return StoreUnavailable(f"DynamoDB {operation} failed: {code or type(error).__name__}")

@@ -1,0 +1,116 @@
+"""API Gateway HTTP API (payload 2.0) events in, responses out: parsing, cookies, CSRF, error bodies.
+
+Handlers use this module to stay thin; nothing here knows about providers or protocols.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CsrfRejected, GatewayError
+from .observability import logger
+
+SESSION_COOKIE = "__Host-sgw_session"
+LOGIN_COOKIE = "__Host-sgw_login"
+"""``__Host-`` cookies must be Secure, host-only and Path=/, so a sibling subdomain cannot plant or shadow them."""
+CSRF_HEADER = "x-csrf"
+"""A custom header a cross-site form or image cannot send; fetch from another origin needs a CORS preflight."""
+
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+Event = Mapping[str, Any]
+Response = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    route: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    cookies: Mapping[str, str]
+    origin: str
+
+    @classmethod
+    def from_event(cls, event: Event) -> Request:
+        context = event.get("requestContext") or {}
+        return cls(
+            method=str((context.get("http") or {}).get("method", "")).upper(),
+            route=str(event.get("routeKey", "")),
+            path_params=dict(event.get("pathParameters") or {}),
+            query=dict(event.get("queryStringParameters") or {}),
+            headers={name.lower(): value for name, value in (event.get("headers") or {}).items()},
+            cookies=_cookies(event.get("cookies") or ()),
+            origin=f"https://{context.get('domainName', '')}",
+        )
+
+    def require_csrf_header(self) -> None:
+        if self.headers.get(CSRF_HEADER) != "1":
+            raise CsrfRejected(f"missing {CSRF_HEADER} header")
+
+
+def _cookies(pairs: Sequence[str]) -> dict[str, str]:
+    """Cookie pairs by name; the first of duplicate names wins, as in browsers' most-specific-first order."""
+    cookies: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if sep and name.strip() not in cookies:
+            cookies[name.strip()] = value.strip()
+    return cookies
+
+
+def set_cookie(name: str, value: str, max_age: int) -> str:
+    return f"{name}={value}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Lax"
+
+
+def expire_cookie(name: str) -> str:
+    return f"{name}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"
+
+
+def json_response(status: int, body: object, cookies: Sequence[str] = ()) -> Response:
+    return {
+        "statusCode": status,
+        "headers": {**_SECURITY_HEADERS, "Content-Type": "application/json"},
+        "cookies": list(cookies),
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def redirect(location: str, cookies: Sequence[str] = ()) -> Response:
+    return {"statusCode": 302, "headers": {**_SECURITY_HEADERS, "Location": location}, "cookies": list(cookies)}
+
+
+def no_content(cookies: Sequence[str] = ()) -> Response:
+    return {"statusCode": 204, "headers": dict(_SECURITY_HEADERS), "cookies": list(cookies)}
+
+
+def error_response(error: GatewayError, cookies: Sequence[str] = ()) -> Response:
+    """The error's stable code as JSON; its detail stays in the logs."""
+    return json_response(error.status, {"error": error.code}, cookies)
+
+
+def guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """Turn typed errors into their JSON answers and anything unexpected into a bare ``internal_error``."""
+
+    @functools.wraps(handler)
+    def run(request: Request) -> Response:
+        try:
+            return handler(request)
+        except GatewayError as error:
+            if error.status >= 500:
+                logger.error("request failed", extra={"error_code": error.code, "detail": error.detail})
+            return error_response(error)
+        except Exception:
+            logger.exception("unexpected error")
+            return error_response(GatewayError("unexpected"))
+
+    return run

@@ -1,0 +1,58 @@
+"""Settings parsing: defaults, bounds and clear errors that name the problem."""
+
+import json
+
+import pytest
+from singpass_gateway.errors import ConfigurationError
+from singpass_gateway.settings import load_settings
+
+SGID = {"id": "sgid", "type": "sgid", "name": "sgID", "client_id": "c"}
+
+
+def environ(**overrides: str) -> dict[str, str]:
+    base = {
+        "GATEWAY_TABLE": "t",
+        "GATEWAY_FRONTEND_URL": "https://app.example.com/",
+        "GATEWAY_PROVIDERS": json.dumps([SGID]),
+    }
+    return {**base, **overrides}
+
+
+def test_defaults_and_normalised_urls() -> None:
+    settings = load_settings(environ())
+    assert settings.frontend_url == "https://app.example.com"
+    assert settings.public_url is None
+    assert (settings.session_ttl_seconds, settings.login_ttl_seconds) == (3600, 600)
+    assert settings.providers[0].id == "sgid"
+    assert settings.providers[0].options == {"client_id": "c"}
+    assert settings.redirect_uri("sgid", "https://abc.execute-api.example") == (
+        "https://abc.execute-api.example/auth/sgid/callback"
+    )
+
+
+def test_public_url_decides_the_redirect_uri() -> None:
+    settings = load_settings(environ(GATEWAY_PUBLIC_URL="https://id.example.com"))
+    assert settings.redirect_uri("sgid", "https://ignored") == "https://id.example.com/auth/sgid/callback"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"GATEWAY_TABLE": ""}, "GATEWAY_TABLE is required"),
+        ({"GATEWAY_LOGIN_TTL_SECONDS": "601"}, "at most 600"),
+        ({"GATEWAY_SESSION_TTL_SECONDS": "ten"}, "must be an integer"),
+        ({"GATEWAY_FRONTEND_URL": "http://app.example.com"}, "https"),
+        ({"GATEWAY_FRONTEND_URL": "https://app.example.com/?x=1"}, "without query"),
+        ({"GATEWAY_PROVIDERS": "{"}, "not valid JSON"),
+        ({"GATEWAY_PROVIDERS": json.dumps([SGID, SGID])}, "duplicate"),
+        ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "id": "SgID"}])}, "lowercase slug"),
+        ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "name": ""}])}, "'name' is required"),
+    ],
+)
+def test_invalid_settings_are_refused_with_a_clear_message(overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings(environ(**overrides))
+
+
+def test_http_is_allowed_for_localhost_only() -> None:
+    assert load_settings(environ(GATEWAY_FRONTEND_URL="http://localhost:3000")).frontend_url == "http://localhost:3000"
