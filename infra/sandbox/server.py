@@ -106,6 +106,7 @@ class _Worker:
         self._readable.register(self._inbox, select.POLLIN)
         self.served = 0
         self._input_open = True
+        self._output_open = True
 
     @property
     def alive(self) -> bool:
@@ -169,7 +170,9 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         self.close_input()
-        os.close(self._inbox)
+        if self._output_open:
+            self._output_open = False
+            os.close(self._inbox)
 
     def kill(self) -> None:
         """Stop at once - used for workers that crashed, hung or garbled the protocol."""
@@ -288,6 +291,8 @@ class FunctionPool:
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
         for worker in idle:
             worker.reap(deadline)
+        with self._lock:
+            self._workers.difference_update(idle)
         for worker in workers:
             if worker not in idle and not _wait_for_exit(worker, deadline):
                 worker.process.kill()  # its invoking thread sees EOF and releases the pipes

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -31,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import kms_emulation
 from .server import FunctionPool, LocalApiServer
-from .template import Resolver, functions, load_template
+from .template import FunctionSpec, Resolver, functions, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-southeast-1"
@@ -69,6 +70,8 @@ class Sandbox:
     moto_url: str
     table_name: str
     server: LocalApiServer
+    functions: list[FunctionSpec]
+    """The handlers as template.yaml defines them, with their resolved environment."""
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def aws_client(self, service: str) -> Any:
@@ -134,6 +137,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             moto_url=moto_url,
             table_name=resources["Table"]["Ref"],
             server=server,
+            functions=specs,
             resources=resources,
         )
 
@@ -149,6 +153,7 @@ class _ResourceCreator:
 
     def __init__(self, template: dict[str, Any], dynamodb_url: str, moto_url: str) -> None:
         self._template = template
+        self._suffix = secrets.token_hex(4)  # moto's state is per process: sandboxes must not collide
         credentials = {"region_name": REGION, "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
         self._dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_url, **credentials)  # type: ignore[call-overload]
         self._kms = boto3.client("kms", endpoint_url=moto_url, **credentials)  # type: ignore[call-overload]
@@ -174,7 +179,7 @@ class _ResourceCreator:
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        arn: str = self._secrets.create_secret(Name=name, SecretString=pem.decode())["ARN"]
+        arn: str = self._secrets.create_secret(Name=f"{name}-{self._suffix}", SecretString=pem.decode())["ARN"]
         self._pem_public_keys[arn] = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -189,7 +194,7 @@ class _ResourceCreator:
         return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def _aws_dynamodb_table(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
-        name = props.get("TableName") or f"singpass-gateway-{logical_id}"
+        name = props.get("TableName") or f"singpass-gateway-{logical_id}-{self._suffix}"
         self._dynamodb.create_table(
             TableName=name,
             AttributeDefinitions=props["AttributeDefinitions"],
@@ -212,7 +217,8 @@ class _ResourceCreator:
 
     def _aws_secretsmanager_secret(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
         value = SANDBOX_SECRETS.get(logical_id, f"sandbox-{logical_id}")
-        arn = self._secrets.create_secret(Name=props.get("Name", logical_id), SecretString=value)["ARN"]
+        name = f"{props.get('Name', logical_id)}-{self._suffix}"
+        arn = self._secrets.create_secret(Name=name, SecretString=value)["ARN"]
         return {"Ref": arn, "Id": arn}
 
 
@@ -226,8 +232,9 @@ def _aws_environment(dynamodb_url: str, moto_url: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "sandbox",
         "AWS_SECRET_ACCESS_KEY": "sandbox",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "gateway"), str(ROOT)]),
+        "PYTHONPATH": str(ROOT / "layers" / "gateway"),  # where Lambda mounts the layer (/opt/python)
         "PATH": os.environ.get("PATH", ""),
+        "PYTHONUNBUFFERED": "1",  # log lines reach the log file as they are written, as in Lambda
     }
 
 

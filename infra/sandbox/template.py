@@ -476,7 +476,7 @@ def _function_spec(
         logical_id=logical_id,
         code_dir=(folder / code_uri).resolve(),
         handler=handler,
-        environment={**_variables(props, resolver), **_variables(defaults, resolver)},
+        environment={**_variables(defaults, resolver), **_variables(props, resolver)},
         routes=tuple(_routes(logical_id, props.get("Events") or {}, resolver)),
         timeout=int(_to_str(setting("Timeout", 3), f"{logical_id} Timeout")),
         memory_mb=int(_to_str(setting("MemorySize", 128), f"{logical_id} MemorySize")),

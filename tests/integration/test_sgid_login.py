@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from conftest import Browser, cookie_attributes, items, provider_redirect, query, set_cookie_lines
-
-from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
 from singpass_gateway.flows import pkce_challenge
 from singpass_gateway.store import digest
+
+from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
@@ -125,7 +125,9 @@ def test_a_callback_without_state_or_code_is_refused(browser: Browser) -> None:
     assert browser.get(f"/auth/sgid/callback?state={state}").headers["Location"].endswith("?error=invalid_callback")
 
 
-@pytest.mark.parametrize("return_to", ["//evil.example", "https:evil.example", "\\\\evil.example", "https://evil.example"])
+@pytest.mark.parametrize(
+    "return_to", ["//evil.example", "https:evil.example", "\\\\evil.example", "https://evil.example"]
+)
 def test_open_redirects_are_refused_before_anything_is_stored(
     sandbox: Sandbox, browser: Browser, return_to: str
 ) -> None:

@@ -1,0 +1,47 @@
+"""No token, key, secret, cookie, state or personal data reaches the handlers' logs during a full login."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from conftest import Browser, provider_redirect, query
+
+from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
+
+
+def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path) -> None:
+    browser = Browser(sandbox.url)
+    start = handler_log.stat().st_size
+    authorize = browser.start_login("/private").headers["Location"]
+    login_cookie = browser.cookies["__Host-sgw_login"]
+    callback_url = provider_redirect(authorize)
+    browser.get(callback_url)
+    session_id = browser.cookies["__Host-sgw_session"]
+    me = browser.api("/api/me").json()
+    browser.api("/auth/logout", method="POST")
+    browser.get(callback_url)  # a failed replay logs a warning too
+    time.sleep(0.2)
+    with handler_log.open("rb") as log:
+        log.seek(start)
+        text = log.read().decode()
+
+    messages = [json.loads(line)["message"] for line in text.splitlines() if line.startswith("{")]
+    assert {"login started", "login completed", "login failed"} <= set(messages)  # the capture saw the login
+    secrets = {
+        "session id": session_id,
+        "login cookie": login_cookie,
+        "state": query(authorize)["state"],
+        "nonce": query(authorize)["nonce"],
+        "code": query(callback_url)["code"],
+        "client secret": SANDBOX_SECRETS["SgidClientSecret"],
+        "sub": me["sub"],
+        "sub uuid": me["sub"].removeprefix("u="),
+    }
+    personal = {name: value for name, value in me["person"].items() if isinstance(value, str)}
+    for name, value in {**secrets, **personal}.items():
+        for fragment in [value, *value.splitlines()]:
+            assert fragment not in text, f"{name} appears in the logs"
+    for marker in ("eyJ", "Bearer ", "BEGIN PRIVATE KEY", "/private"):
+        assert marker not in text, f"{marker!r} appears in the logs"

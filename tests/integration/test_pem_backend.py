@@ -1,0 +1,30 @@
+"""The bring-your-own-PEM key backend: sgID's key in a Secrets Manager secret instead of KMS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from conftest import Browser
+
+from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox, SandboxOptions, run_sandbox
+
+
+@pytest.fixture(scope="module")
+def pem_sandbox() -> Iterator[Sandbox]:
+    with run_sandbox(SandboxOptions(show_login_page=False, key_backend="pem")) as stack:
+        yield stack
+
+
+def test_a_login_decrypts_with_a_pem_from_secrets_manager(pem_sandbox: Sandbox) -> None:
+    browser = Browser(pem_sandbox.url)
+
+    callback = browser.login()
+
+    assert callback.headers["Location"] == f"{pem_sandbox.url}/"
+    assert browser.api("/api/me").json()["person"]["myinfo.nric_number"] == SANDBOX_PERSONA
+    [callback] = [spec for spec in pem_sandbox.functions if spec.logical_id == "CallbackFunction"]
+    [sgid] = json.loads(callback.environment["GATEWAY_PROVIDERS"])
+    assert sgid["decryption_key_arn"].startswith("arn:aws:secretsmanager:")
+    assert "SgidDecryptionKey" not in pem_sandbox.resources  # template.yaml created no KMS key

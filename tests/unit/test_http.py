@@ -1,0 +1,86 @@
+"""Outbound HTTP: bounded timeouts, capped bodies, and retries only where a retry cannot spend a code twice."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+from singpass_gateway.errors import ProviderUnavailable
+from singpass_gateway.http import MAX_BODY_BYTES, HttpClient
+
+
+class Upstream(BaseHTTPRequestHandler):
+    hits: ClassVar[dict[str, int]] = {}
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._answer()
+
+    def _answer(self) -> None:
+        Upstream.hits[self.command + self.path] = Upstream.hits.get(self.command + self.path, 0) + 1
+        if self.path == "/unavailable":
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/huge":
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"x" * (MAX_BODY_BYTES + 10))
+        else:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: the shape of a hung provider."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/token"
+    listener.close()
+
+
+def test_a_hung_provider_is_abandoned_at_the_timeout(silent_server: str) -> None:
+    with pytest.raises(ProviderUnavailable, match="Timeout"):
+        HttpClient(timeout_seconds=1).post_form(silent_server, {"code": "c"})
+
+
+def test_idempotent_gets_are_retried_but_a_token_post_is_not(upstream: str) -> None:
+    client = HttpClient(timeout_seconds=5)
+    assert client.get(upstream + "/unavailable").status == 503
+    assert client.post_form(upstream + "/unavailable", {"code": "c"}).status == 503
+    assert Upstream.hits["GET/unavailable"] == 3
+    assert Upstream.hits["POST/unavailable"] == 1
+
+
+def test_oversized_bodies_are_refused(upstream: str) -> None:
+    with pytest.raises(ProviderUnavailable, match="over"):
+        HttpClient(timeout_seconds=5).get(upstream + "/huge")
+
+
+def test_a_non_json_body_is_a_provider_failure(upstream: str) -> None:
+    response = HttpClient(timeout_seconds=5).get(upstream + "/ok")
+    assert response.json() == {}
+    with pytest.raises(ProviderUnavailable):
+        type(response)(200, {}, b"<html>").json()

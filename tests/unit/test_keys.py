@@ -1,0 +1,92 @@
+"""The key interface's two backends decrypt the same RSA-OAEP ciphertexts, and refuse foreign ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from moto import mock_aws
+from singpass_gateway import aws
+from singpass_gateway.errors import ConfigurationError
+from singpass_gateway.keys import DecryptionFailed, KeyUnavailable, load_key
+from singpass_gateway.secrets import SecretCache
+
+from infra.sandbox import kms_emulation
+
+
+@pytest.fixture
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    kms_emulation.install()
+    aws._client.cache_clear()
+    with mock_aws():
+        yield
+    aws._client.cache_clear()
+
+
+def oaep(hash_name: str) -> padding.OAEP:
+    algorithm = hashes.SHA256() if hash_name == "SHA-256" else hashes.SHA1()  # noqa: S303 - RSA-OAEP is SHA-1
+    return padding.OAEP(padding.MGF1(algorithm), algorithm, None)
+
+
+@pytest.mark.parametrize("oaep_hash", ["SHA-1", "SHA-256"])
+def test_kms_decrypts_rsa_oaep_without_the_key_leaving_kms(moto: None, oaep_hash: str) -> None:
+    kms = boto3.client("kms")
+    key_id = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["Arn"]
+    public_key = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)["PublicKey"])
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    key = load_key(key_id, SecretCache(aws.secretsmanager, 300))
+
+    assert key.rsa_decrypt(public_key.encrypt(b"content key", oaep(oaep_hash)), oaep_hash) == b"content key"  # type: ignore[arg-type]
+    with pytest.raises(DecryptionFailed):
+        key.rsa_decrypt(b"\x00" * 256, oaep_hash)  # type: ignore[arg-type]
+
+
+def test_a_pem_in_secrets_manager_decrypts_and_is_parsed_once(moto: None) -> None:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    one_line = pem.replace("\n", "\\n")  # as pasted into a console field
+    arn = boto3.client("secretsmanager").create_secret(Name="k", SecretString=one_line)["ARN"]
+    key = load_key(arn, SecretCache(aws.secretsmanager, 300))
+
+    ciphertext = private_key.public_key().encrypt(b"content key", oaep("SHA-256"))
+    assert key.rsa_decrypt(ciphertext, "SHA-256") == b"content key"
+    with pytest.raises(DecryptionFailed):
+        key.rsa_decrypt(ciphertext, "SHA-1")
+
+
+def test_a_secret_that_is_not_a_pem_is_a_key_error(moto: None) -> None:
+    arn = boto3.client("secretsmanager").create_secret(Name="not-a-key", SecretString="hunter2")["ARN"]
+    with pytest.raises(KeyUnavailable):
+        load_key(arn, SecretCache(aws.secretsmanager, 300)).rsa_decrypt(b"x", "SHA-1")
+
+
+def test_a_key_reference_must_name_kms_or_secrets_manager() -> None:
+    with pytest.raises(ConfigurationError):
+        load_key("arn:aws:s3:::bucket/key.pem", SecretCache(aws.secretsmanager, 300))
+
+
+def test_secrets_are_cached_for_a_bounded_time() -> None:
+    calls: list[str] = []
+    now = [0.0]
+
+    class Client:
+        def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, str]:
+            calls.append(SecretId)
+            return {"SecretString": f"value-{len(calls)}"}
+
+    cache = SecretCache(lambda: Client(), max_age_seconds=300, clock=lambda: now[0])  # type: ignore[arg-type,return-value]
+    assert cache.get("s") == cache.get("s") == "value-1"
+    now[0] = 301
+    assert cache.get("s") == "value-2"
+    assert calls == ["s", "s"]
