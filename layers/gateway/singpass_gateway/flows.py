@@ -27,7 +27,7 @@ from .errors import (
     ProviderError,
     UnknownProvider,
 )
-from .observability import logger
+from .observability import log_unexpected, logger
 from .providers import AuthorizationRequest, Callback, Provider, Toolkit, build_providers
 from .settings import Settings, settings
 from .store import LoginTransaction, Session, Store
@@ -117,13 +117,16 @@ class Gateway:
         txn = self._consume(provider.id, params, binding)
         try:
             identity = provider.complete(self._callback(txn, params))
+            if previous_session_id:  # a session id set before login never survives it (no fixation)
+                self._store.delete_session(previous_session_id)
             session_id = secrets.token_urlsafe(32)
             expires_at = int(self._clock()) + self._settings.session_ttl_seconds
             self._store.put_session(session_id, Session(provider.id, identity.sub, identity.person, expires_at))
-            if previous_session_id:
-                self._store.delete_session(previous_session_id)
         except GatewayError as error:
             raise self._failed(provider.id, error, txn.return_to) from None
+        except Exception as error:  # a bug must still end as a clean redirect, never a stack trace
+            log_unexpected(error)
+            raise self._failed(provider.id, GatewayError("unexpected error"), txn.return_to) from None
         logger.info("login completed", extra={"provider": provider.id})
         return CompletedLogin(
             location=self._frontend(txn.return_to),

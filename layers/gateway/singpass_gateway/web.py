@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import CsrfRejected, GatewayError
-from .observability import logger
+from .observability import log_unexpected, logger
 
 SESSION_COOKIE = "__Host-sgw_session"
 LOGIN_COOKIE = "__Host-sgw_login"
@@ -109,8 +109,8 @@ def guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Respo
             if error.status >= 500:
                 logger.error("request failed", extra={"error_code": error.code, "detail": error.detail})
             return error_response(error)
-        except Exception:
-            logger.exception("unexpected error")
+        except Exception as error:
+            log_unexpected(error)
             return error_response(GatewayError("unexpected"))
 
     return run

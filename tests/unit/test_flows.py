@@ -1,0 +1,128 @@
+"""The login flow's own rules, with an in-memory store and a scripted provider."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from singpass_gateway.errors import InvalidToken, NotAuthenticated
+from singpass_gateway.flows import Gateway, LoginFailed
+from singpass_gateway.providers import AuthorizationRequest, Callback, Identity
+from singpass_gateway.settings import load_settings
+from singpass_gateway.store import LoginTransaction, Session
+
+SETTINGS = load_settings(
+    {
+        "GATEWAY_TABLE": "t",
+        "GATEWAY_FRONTEND_URL": "https://app.example",
+        "GATEWAY_PUBLIC_URL": "https://id.example",
+        "GATEWAY_PROVIDERS": json.dumps([{"id": "sgid", "type": "sgid", "name": "sgID"}]),
+    }
+)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.transactions: dict[str, LoginTransaction] = {}
+        self.sessions: dict[str, Session] = {}
+
+    def put_transaction(self, txn: LoginTransaction) -> None:
+        self.transactions[txn.state] = txn
+
+    def consume_transaction(self, state: str, provider_id: str, binding: str, now: int) -> LoginTransaction:
+        return self.transactions.pop(state)
+
+    def put_session(self, session_id: str, session: Session) -> None:
+        self.sessions[session_id] = session
+
+    def get_session(self, session_id: str, now: int) -> Session | None:
+        return self.sessions.get(session_id)
+
+    def delete_session(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
+
+
+class ScriptedProvider:
+    id, name = "sgid", "sgID"
+
+    def __init__(self, outcome: Identity | Exception) -> None:
+        self.outcome = outcome
+        self.requests: list[AuthorizationRequest] = []
+        self.callbacks: list[Callback] = []
+
+    def authorization_url(self, request: AuthorizationRequest) -> str:
+        self.requests.append(request)
+        return "https://idp.example/authorize"
+
+    def complete(self, callback: Callback) -> Identity:
+        self.callbacks.append(callback)
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+
+def gateway(outcome: Identity | Exception) -> tuple[Gateway, MemoryStore, ScriptedProvider]:
+    store, provider = MemoryStore(), ScriptedProvider(outcome)
+    return Gateway(SETTINGS, store, {"sgid": provider}, clock=lambda: 1000.0), store, provider  # type: ignore[arg-type]
+
+
+def started(flow: Gateway, store: MemoryStore) -> tuple[str, str]:
+    login = flow.begin_login("sgid", "/back", "https://ignored")
+    [state] = store.transactions
+    return state, login.binding
+
+
+def test_a_login_passes_the_transactions_secrets_to_the_provider_and_stores_a_session() -> None:
+    flow, store, provider = gateway(Identity(sub="u=1", person={"name": "A"}))
+    state, binding = started(flow, store)
+    txn = store.transactions[state]
+
+    done = flow.complete_login("sgid", {"state": state, "code": "c"}, binding)
+
+    [request], [callback] = provider.requests, provider.callbacks
+    assert request.redirect_uri == "https://id.example/auth/sgid/callback"
+    assert (callback.code, callback.code_verifier, callback.nonce) == ("c", txn.code_verifier, txn.nonce)
+    assert callback.redirect_uri == request.redirect_uri
+    assert done.location == "https://app.example/back"
+    assert flow.current_session(done.session_id).person == {"name": "A"}
+    assert store.sessions[done.session_id].expires_at == 1000 + SETTINGS.session_ttl_seconds
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code"), [(InvalidToken("bad signature"), "invalid_token"), (RuntimeError("bug"), "internal_error")]
+)
+def test_a_failing_provider_ends_in_a_redirect_with_a_stable_code_and_no_session(outcome: Exception, code: str) -> None:
+    flow, store, _ = gateway(outcome)
+    state, binding = started(flow, store)
+
+    with pytest.raises(LoginFailed) as failure:
+        flow.complete_login("sgid", {"state": state, "code": "c"}, binding, previous_session_id="old")
+
+    assert failure.value.location == f"https://app.example/back?error={code}"
+    assert store.sessions == {}
+
+
+def test_a_previous_session_is_replaced() -> None:
+    flow, store, _ = gateway(Identity(sub="u=1", person={}))
+    store.sessions["planted"] = Session("sgid", "u=attacker", {}, 10_000)
+    state, binding = started(flow, store)
+
+    done = flow.complete_login("sgid", {"state": state, "code": "c"}, binding, previous_session_id="planted")
+
+    assert set(store.sessions) == {done.session_id}
+
+
+def test_current_session_without_a_cookie_is_not_authenticated() -> None:
+    flow, _, _ = gateway(Identity(sub="u=1", person={}))
+    for session_id in (None, "", "unknown"):
+        with pytest.raises(NotAuthenticated):
+            flow.current_session(session_id)
+
+
+def test_each_login_gets_fresh_secrets() -> None:
+    flow, _, provider = gateway(Identity(sub="u=1", person={}))
+    bindings = {flow.begin_login("sgid", None, "https://x").binding for _ in range(20)}
+    values: list[Any] = [(r.state, r.nonce, r.code_challenge) for r in provider.requests]
+    assert len(bindings) == 20
+    assert len({value for triple in values for value in triple}) == 60
