@@ -56,3 +56,8 @@ def test_invalid_settings_are_refused_with_a_clear_message(overrides: dict[str, 
 
 def test_http_is_allowed_for_localhost_only() -> None:
     assert load_settings(environ(GATEWAY_FRONTEND_URL="http://localhost:3000")).frontend_url == "http://localhost:3000"
+
+
+def test_null_entries_switch_providers_off() -> None:
+    settings = load_settings(environ(GATEWAY_PROVIDERS=json.dumps([None, SGID, None])))
+    assert [provider.id for provider in settings.providers] == ["sgid"]

@@ -8,6 +8,8 @@ imported by the callback path, so the login and session handlers do not pay for 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import threading
@@ -101,12 +103,24 @@ class JwksCache:
         return [key for key in map(_jwks_key, entries[:MAX_JWKS_KEYS]) if key is not None]
 
 
-def verify_id_token(token: str, policy: IdTokenPolicy, jwks: JwksCache, nonce: str, now: int) -> dict[str, Any]:
-    """Verify an ID token's signature and claims; the claims, or InvalidToken."""
+def verify_id_token(
+    token: str, policy: IdTokenPolicy, jwks: JwksCache, nonce: str, now: int, access_token: str | None = None
+) -> dict[str, Any]:
+    """Verify an ID token's signature and claims (and ``at_hash`` when present); the claims, or InvalidToken."""
     header = _jws_header(token, policy.algorithms)
     claims = _verified_payload(token, header, policy, jwks)
     check_id_token_claims(claims, policy, nonce, now)
+    if access_token is not None and "at_hash" in claims:
+        _check_at_hash(claims["at_hash"], access_token, header["alg"])
     return claims
+
+
+def _check_at_hash(at_hash: object, access_token: str, alg: str) -> None:
+    """OIDC Core 3.1.3.6: the left half of the access token's hash, with the hash size of the ID token's alg."""
+    digest = hashlib.new("sha" + alg[-3:], access_token.encode()).digest()
+    expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+    if not isinstance(at_hash, str) or not hmac.compare_digest(at_hash.encode(), expected.encode()):
+        _reject("at_hash does not match the access token")
 
 
 def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonce: str, now: int) -> None:

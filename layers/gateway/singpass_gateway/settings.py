@@ -76,14 +76,17 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 def parse_providers(document: str) -> tuple[ProviderSettings, ...]:
-    """Parse the ``GATEWAY_PROVIDERS`` JSON array (see docs/configuration.md)."""
+    """Parse the ``GATEWAY_PROVIDERS`` JSON array (see the README).
+
+    ``null`` entries are skipped, so a template can switch a provider off with a plain condition.
+    """
     try:
         entries = json.loads(document)
     except json.JSONDecodeError as error:
         raise ConfigurationError(f"GATEWAY_PROVIDERS is not valid JSON: {error.msg}") from None
     if not isinstance(entries, list):
         raise ConfigurationError("GATEWAY_PROVIDERS must be a JSON array of provider objects")
-    providers = tuple(_provider(entry, index) for index, entry in enumerate(entries))
+    providers = tuple(_provider(entry, index) for index, entry in enumerate(entries) if entry is not None)
     ids = [provider.id for provider in providers]
     if len(set(ids)) != len(ids):
         raise ConfigurationError("GATEWAY_PROVIDERS has duplicate provider ids")

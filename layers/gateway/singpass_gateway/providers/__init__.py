@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from ..keys import PrivateKey
     from ..secrets import SecretCache
 
-PROVIDER_TYPES = {"sgid": "singpass_gateway.providers.sgid"}
+PROVIDER_TYPES = {
+    "sgid": "singpass_gateway.providers.sgid",
+    "oidc": "singpass_gateway.providers.oidc",
+}
 """Provider type → module; each module has ``create(settings, toolkit) -> Provider``."""
 
 
@@ -140,6 +143,27 @@ class Options:
         if not value.startswith("arn:"):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be an ARN (secrets stay out of config)")
         return value
+
+    def optional_url(self, name: str) -> str | None:
+        return self.url(name) if self._entry.options.get(name) is not None else None
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(name, default)
+        if value not in choices:
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be one of {', '.join(choices)}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._entry.options.get(name, default)
+        if not isinstance(value, bool):
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be true or false")
+        return value
+
+    def string_map(self, name: str) -> dict[str, str]:
+        value = self._entry.options.get(name, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be an object of strings")
+        return dict(value)
 
     def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
         value = self._entry.options.get(name, list(default))

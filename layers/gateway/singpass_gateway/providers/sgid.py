@@ -12,10 +12,9 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from ..errors import ConfigurationError, InvalidToken, ProviderUnavailable, TokenRejected
-from ..http import HttpResponse
+from ..errors import ConfigurationError, InvalidToken
 from ..settings import ProviderSettings
-from . import AuthorizationRequest, Callback, Identity, Options, Toolkit
+from . import AuthorizationRequest, Callback, Identity, Options, Toolkit, oauth
 
 DEFAULT_ISSUER = "https://api.id.gov.sg/v2"
 ID_TOKEN_ALGORITHMS = ("RS256",)
@@ -104,19 +103,14 @@ class SgidProvider:
                 "code_verifier": callback.code_verifier,
             },
         )
-        body = _json_object(response, "token")
-        token_type = body.get("token_type", "Bearer")
-        if not all(isinstance(body.get(name), str) and body[name] for name in ("access_token", "id_token")):
-            raise InvalidToken("token response lacks access_token or id_token")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise InvalidToken("token response has an unexpected token_type")
+        body = oauth.token_response(response, require_id_token=True)
         return {"access_token": body["access_token"], "id_token": body["id_token"]}
 
     def _userinfo(self, access_token: str) -> dict[str, Any]:
         response = self._toolkit.http.get(
             f"{self._issuer}/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"}
         )
-        return _json_object(response, "userinfo")
+        return oauth.json_object(response, "userinfo")
 
     def _decrypt_person(self, userinfo: dict[str, Any]) -> dict[str, Any]:
         from .. import jose
@@ -157,27 +151,3 @@ def _block_key(plaintext: bytes) -> dict[str, Any]:
         return jose.parse_json_object(text, "userinfo key")
     except InvalidToken:
         return jose.parse_json_object(text.replace("'", '"'), "userinfo key")
-
-
-def _json_object(response: HttpResponse, endpoint: str) -> dict[str, Any]:
-    """A 200 JSON object from ``endpoint``; 5xx is the provider's outage, other statuses refuse us."""
-    if response.status >= 500:
-        raise ProviderUnavailable(f"{endpoint} endpoint answered HTTP {response.status}")
-    if response.status != 200:
-        raise TokenRejected(f"{endpoint} endpoint answered HTTP {response.status}: {_oauth_error(response)}")
-    body = response.json()
-    if not isinstance(body, dict):
-        raise ProviderUnavailable(f"{endpoint} endpoint answered a non-object body")
-    return body
-
-
-def _oauth_error(response: HttpResponse) -> str:
-    """The OAuth ``error`` code only (never its description, which may echo request data)."""
-    try:
-        error = json.loads(response.body).get("error")
-    except (ValueError, AttributeError):
-        error = None
-    if not isinstance(error, str):
-        header = response.headers.get("WWW-Authenticate", "")
-        error = header.split('error="', 1)[1].split('"', 1)[0] if 'error="' in header else "unknown"
-    return error[:64]

@@ -1,0 +1,62 @@
+"""OAuth 2.0 / OIDC machinery shared by providers: token responses, client authentication, error mapping.
+
+Statuses map to the frontend's codes the same way for every provider: 5xx and malformed bodies mean the
+provider is unavailable; other non-200 answers mean it refused us (``token_rejected``). Only the OAuth ``error``
+code is kept for the log line, never ``error_description``, which may echo request data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import InvalidToken, ProviderUnavailable, TokenRejected
+from ..http import HttpResponse
+
+
+def json_object(response: HttpResponse, endpoint: str) -> dict[str, Any]:
+    """A 200 JSON object from ``endpoint``."""
+    if response.status >= 500:
+        raise ProviderUnavailable(f"{endpoint} endpoint answered HTTP {response.status}")
+    if response.status != 200:
+        raise TokenRejected(f"{endpoint} endpoint answered HTTP {response.status}: {oauth_error(response)}")
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ProviderUnavailable(f"{endpoint} endpoint answered a non-object body")
+    return body
+
+
+def token_response(response: HttpResponse, *, require_id_token: bool) -> dict[str, Any]:
+    """The token endpoint's answer, with the members every flow relies on checked.
+
+    ``token_type`` is compared case-insensitively and may be absent (FAPI conformance tests both);
+    ``expires_in`` is optional.
+    """
+    body = json_object(response, "token")
+    required = ("access_token", "id_token") if require_id_token else ("access_token",)
+    if not all(isinstance(body.get(name), str) and body[name] for name in required):
+        raise InvalidToken(f"token response lacks {' or '.join(required)}")
+    token_type = body.get("token_type", "Bearer")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise InvalidToken("token response has an unexpected token_type")
+    return body
+
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """RFC 6749 §2.3.1: both parts form-urlencoded before base64, so ':' or '%' in a secret survive."""
+    credentials = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def oauth_error(response: HttpResponse) -> str:
+    """The OAuth ``error`` code from a JSON body or a ``WWW-Authenticate`` header."""
+    try:
+        error = json.loads(response.body).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, str):
+        header = response.headers.get("WWW-Authenticate", "")
+        error = header.split('error="', 1)[1].split('"', 1)[0] if 'error="' in header else "unknown"
+    return error[:64]

@@ -1,0 +1,191 @@
+"""The generic OIDC provider: discovery, client authentication, RFC 9207 iss, ID token and userinfo rules."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+from conftest import FakeHttp, json_response
+from cryptography.hazmat.primitives.asymmetric import rsa
+from singpass_gateway.errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable
+from singpass_gateway.jose import JwksCache
+from singpass_gateway.providers import AuthorizationRequest, Callback
+from singpass_gateway.providers.oidc import OidcProvider, create
+from singpass_gateway.settings import ProviderSettings
+from test_jose import public_jwk
+
+ISSUER = "https://op.example"
+SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:oidc"
+NOW = 1_800_000_000
+NONCE = "nonce-1"
+REDIRECT = "https://app.example/auth/oidc/callback"
+DISCOVERY = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/auth",
+    "token_endpoint": f"{ISSUER}/token",
+    "userinfo_endpoint": f"{ISSUER}/me",
+    "jwks_uri": f"{ISSUER}/jwks",
+    "authorization_response_iss_parameter_supported": True,
+}
+
+
+class Secrets:
+    def get(self, secret_id: str) -> str:
+        assert secret_id == SECRET_ARN
+        return "s3cret:with%chars"
+
+
+class Toolkit:
+    def __init__(self, http: FakeHttp) -> None:
+        self.http, self.secrets, self.jwks = http, Secrets(), JwksCache(http)  # type: ignore[arg-type]
+
+
+def make(http: FakeHttp, **options: Any) -> OidcProvider:
+    base = {"issuer": ISSUER, "client_id": "client 1", "client_secret_arn": SECRET_ARN, "scopes": ["openid", "email"]}
+    entry = ProviderSettings(id="oidc", type="oidc", name="OIDC", options={**base, **options})
+    return create(entry, Toolkit(http))  # type: ignore[arg-type]
+
+
+def at_hash(access_token: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()[:16]).rstrip(b"=").decode()
+
+
+def id_token(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
+    claims = {
+        "iss": ISSUER, "aud": "client 1", "sub": "alice", "iat": NOW, "exp": NOW + 300, "nonce": NONCE,
+        "at_hash": at_hash("at-1"), "acr": "loa2", "email": "alice@example.com",
+    }  # fmt: skip
+    payload = {k: v for k, v in {**claims, **overrides}.items() if v is not None}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+@pytest.fixture
+def upstream(fake_http: FakeHttp, provider_key: rsa.RSAPrivateKey) -> FakeHttp:
+    fake_http.on("GET", f"{ISSUER}/.well-known/openid-configuration", json_response(DISCOVERY))
+    fake_http.on("GET", f"{ISSUER}/jwks", json_response({"keys": [public_jwk(provider_key)]}))
+    tokens = {"access_token": "at-1", "id_token": id_token(provider_key), "token_type": "bearer"}
+    fake_http.on("POST", f"{ISSUER}/token", json_response(tokens))
+    fake_http.on("GET", f"{ISSUER}/me", json_response({"sub": "alice", "name": "Alice", "email": "alice@example.com"}))
+    return fake_http
+
+
+def callback(**params: str) -> Callback:
+    return Callback(
+        code="code-1", params={"iss": ISSUER, **params}, code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT,
+        now=NOW,
+    )  # fmt: skip
+
+
+def test_the_authorization_url_comes_from_discovery_with_pkce_and_extra_parameters(upstream: FakeHttp) -> None:
+    provider = make(upstream, authorization_params={"prompt": "consent"})
+    url = provider.authorization_url(AuthorizationRequest("st", NONCE, "challenge", REDIRECT))
+    params = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+    assert url.startswith(f"{ISSUER}/auth?")
+    assert params["code_challenge_method"] == "S256"
+    assert (params["state"], params["nonce"], params["prompt"], params["scope"]) == (
+        "st",
+        NONCE,
+        "consent",
+        "openid email",
+    )
+
+
+def test_a_login_uses_basic_auth_checks_the_id_token_and_reads_userinfo(upstream: FakeHttp) -> None:
+    identity = make(upstream).complete(callback())
+
+    [token_request] = [r for r in upstream.requests if r["method"] == "POST"]
+    expected = "Basic " + base64.b64encode(b"client%201:s3cret%3Awith%25chars").decode()
+    assert token_request["headers"] == {"Authorization": expected}
+    assert token_request["form"]["code_verifier"] == "v" * 64
+    assert "client_secret" not in token_request["form"]
+    assert identity.sub == "alice"
+    assert identity.person == {"name": "Alice", "email": "alice@example.com"}
+
+
+def test_client_secret_post_sends_the_secret_in_the_body(upstream: FakeHttp) -> None:
+    make(upstream, client_auth="client_secret_post").complete(callback())
+    [token_request] = [r for r in upstream.requests if r["method"] == "POST"]
+    assert token_request["form"]["client_secret"] == "s3cret:with%chars"
+    assert token_request["headers"] == {}
+
+
+def test_discovery_is_fetched_once_per_container(upstream: FakeHttp) -> None:
+    provider = make(upstream)
+    provider.complete(callback())
+    provider.complete(callback())
+    assert upstream.count("GET", f"{ISSUER}/.well-known/openid-configuration") == 1
+
+
+def test_a_discovery_document_for_another_issuer_is_refused(upstream: FakeHttp) -> None:
+    upstream.on(
+        "GET", f"{ISSUER}/.well-known/openid-configuration", json_response({**DISCOVERY, "issuer": "https://evil"})
+    )
+    with pytest.raises(ProviderUnavailable, match="issuer"):
+        make(upstream).authorization_url(AuthorizationRequest("st", NONCE, "c", REDIRECT))
+
+
+@pytest.mark.parametrize("params", [{"iss": "https://evil.example"}, {"iss": ISSUER + "/"}])
+def test_a_callback_from_another_issuer_is_refused_before_the_code_is_spent(
+    upstream: FakeHttp, params: dict[str, str]
+) -> None:
+    with pytest.raises(InvalidCallback, match="mix-up"):
+        make(upstream).complete(callback(**params))
+    assert upstream.count("POST", f"{ISSUER}/token") == 0
+
+
+def test_a_missing_iss_is_refused_when_the_provider_promises_it(upstream: FakeHttp) -> None:
+    bare = Callback(code="c", params={}, code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT, now=NOW)
+    with pytest.raises(InvalidCallback):
+        make(upstream).complete(bare)
+    assert upstream.count("POST", f"{ISSUER}/token") == 0
+    unpromised = {**DISCOVERY, "authorization_response_iss_parameter_supported": False}
+    upstream.on("GET", f"{ISSUER}/.well-known/openid-configuration", json_response(unpromised))
+    assert make(upstream).complete(bare).sub == "alice"
+
+
+def test_an_at_hash_for_another_access_token_is_refused(upstream: FakeHttp, provider_key: rsa.RSAPrivateKey) -> None:
+    tokens = {"access_token": "at-2", "id_token": id_token(provider_key)}
+    upstream.on("POST", f"{ISSUER}/token", json_response(tokens))
+    with pytest.raises(InvalidToken, match="at_hash"):
+        make(upstream).complete(callback())
+
+
+def test_userinfo_for_another_subject_is_refused(upstream: FakeHttp) -> None:
+    upstream.on("GET", f"{ISSUER}/me", json_response({"sub": "mallory", "name": "M"}))
+    with pytest.raises(InvalidToken, match="sub"):
+        make(upstream).complete(callback())
+
+
+def test_without_userinfo_the_person_comes_from_the_id_token(upstream: FakeHttp) -> None:
+    identity = make(upstream, userinfo=False).complete(callback())
+    assert identity.person == {"acr": "loa2", "email": "alice@example.com"}
+    assert upstream.count("GET", f"{ISSUER}/me") == 0
+
+
+def test_explicit_endpoints_need_no_discovery(upstream: FakeHttp) -> None:
+    provider = make(
+        upstream, discovery=False, authorization_endpoint=f"{ISSUER}/auth", token_endpoint=f"{ISSUER}/token",
+        jwks_uri=f"{ISSUER}/jwks", userinfo_endpoint=f"{ISSUER}/me",
+    )  # fmt: skip
+    bare = Callback(code="c", params={}, code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT, now=NOW)
+    assert provider.complete(bare).person["name"] == "Alice"
+    assert upstream.count("GET", f"{ISSUER}/.well-known/openid-configuration") == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"scopes": ["email"]}, "openid"),
+        ({"client_auth": "none"}, "one of"),
+        ({"authorization_params": {"state": "fixed"}}, "protocol parameters"),
+        ({"discovery": False}, "authorization_endpoint"),
+        ({"issuer": "http://op.example"}, "https"),
+    ],
+)
+def test_bad_configuration_is_refused_at_start_up(fake_http: FakeHttp, options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        make(fake_http, **options)
