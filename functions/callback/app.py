@@ -21,7 +21,7 @@ def callback(request: web.Request) -> web.Response:
             request.cookies.get(web.SESSION_COOKIE),
         )
     except LoginFailed as failure:
-        return web.redirect(failure.location, [spent_login_cookie])
+        return web.redirect(failure.location, [spent_login_cookie] if failure.consumed else [])
     session_cookie = web.set_cookie(web.SESSION_COOKIE, done.session_id, done.max_age)
     return web.redirect(done.location, [spent_login_cookie, session_cookie])
 

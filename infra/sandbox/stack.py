@@ -46,7 +46,9 @@ SGID_SCOPES = (
     "myinfo.mobile_number myinfo.registered_address"
 )
 """What the sandbox asks sgID for (not myinfo.vehicles: MockPass 4.3.4 encrypts it as garbage)."""
-SANDBOX_SECRETS = {"SgidClientSecret": "sandbox-sgid-client-secret"}
+SANDBOX_SECRETS = {"SgidClientSecret": "sandbox-sgid-client-secret", "OidcClientSecret": "sandbox-oidc-client-secret"}
+OIDC_ACCOUNT = "tan-heng-huat"
+"""The account oidc-provider logs in when there is no sign-in form (tests); a person may type any name."""
 
 
 @dataclass
@@ -56,7 +58,7 @@ class SandboxOptions:
     key_backend: str = "kms"
     """Where sgID's decryption key lives: "kms" (a KMS key from template.yaml) or "pem" (a Secrets Manager PEM)."""
     show_login_page: bool = True
-    """MockPass shows its persona picker (a person chooses); False logs in as SANDBOX_PERSONA at once."""
+    """Providers show their login pages (a person chooses); False logs in SANDBOX_PERSONA / OIDC_ACCOUNT at once."""
     handler_log: IO[bytes] | None = None
     """Where the handlers' own log lines go (None: this process's stdout/stderr)."""
     max_workers: int = 4
@@ -68,6 +70,7 @@ class Sandbox:
 
     url: str
     mockpass_url: str
+    oidc_url: str
     dynamodb_url: str
     moto_url: str
     table_name: str
@@ -103,8 +106,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         dynamodb_url = stack.enter_context(_dynamodb_local(workdir))
         port = options.port or _free_port()
         web_url = f"http://localhost:{port}"
-        mockpass_port = _free_port()
-        mockpass_url = f"http://127.0.0.1:{mockpass_port}"
+        mockpass_port, oidc_port = _free_port(), _free_port()
+        mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
 
         template = load_template(ROOT / "template.yaml")
         aws_env = _aws_environment(dynamodb_url, moto_url)
@@ -115,6 +118,9 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "SgidClientId": "sandbox-sgid-client",
             "SgidIssuer": f"{mockpass_url}/v2",
             "SgidScopes": SGID_SCOPES,
+            "OidcIssuer": oidc_url,
+            "OidcClientId": "sandbox-oidc-client",
+            "OidcScopes": "openid profile email phone address",
         }
         if options.key_backend == "pem":
             parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
@@ -124,6 +130,12 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         public_key = workdir / "sgid-decryption-key.pub.pem"
         public_key.write_bytes(creator.public_key_pem(resolver.resolve(_sgid_key_reference(template))))
         stack.enter_context(_mockpass(mockpass_port, public_key, options.show_login_page, workdir))
+        oidc_client = {
+            "OIDC_CLIENT_ID": parameters["OidcClientId"],
+            "OIDC_CLIENT_SECRET": SANDBOX_SECRETS["OidcClientSecret"],
+            "OIDC_REDIRECT_URI": f"{web_url}/auth/oidc/callback",
+        }
+        stack.enter_context(_oidc_provider(oidc_port, oidc_client, options.show_login_page, workdir))
 
         specs = functions(template, resolver)
         pools = {
@@ -139,6 +151,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         yield Sandbox(
             url=web_url,
             mockpass_url=mockpass_url,
+            oidc_url=oidc_url,
             dynamodb_url=dynamodb_url,
             moto_url=moto_url,
             table_name=resources["Table"]["Ref"],
@@ -330,6 +343,16 @@ def _mockpass(port: int, public_key: Path, show_login_page: bool, workdir: Path)
     # MockPass logs request bodies (client secrets included): its log stays in its own file.
     with _process(["node", str(ROOT / "infra" / "sandbox" / "mockpass.js")], workdir / "mockpass.log", env=env):
         _wait_for_port(port, "MockPass")
+        yield
+
+
+@contextlib.contextmanager
+def _oidc_provider(port: int, client: dict[str, str], show_login_page: bool, workdir: Path) -> Iterator[None]:
+    env = {**os.environ, **client, "OIDC_PORT": str(port)}
+    if not show_login_page:
+        env["OIDC_AUTO_LOGIN"] = OIDC_ACCOUNT
+    with _process(["node", str(ROOT / "infra" / "sandbox" / "oidc_provider.mjs")], workdir / "oidc.log", env=env):
+        _wait_for_port(port, "oidc-provider")
         yield
 
 

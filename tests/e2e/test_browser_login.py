@@ -54,3 +54,17 @@ def test_a_failed_login_shows_a_clear_message(page: Page, sandbox: Sandbox) -> N
     expect(alert).to_be_visible()
     expect(alert).to_contain_text("invalid_state")
     assert "error=" not in page.url  # the page cleaned its address bar
+
+
+def test_a_person_logs_in_with_a_standard_oidc_provider(page: Page, sandbox: Sandbox) -> None:
+    page.goto(sandbox.url)
+    page.get_by_role("button", name="Log in with OIDC").click()
+    page.wait_for_url(re.compile(re.escape(sandbox.oidc_url) + r"/interaction/"))
+    page.locator("input[name=login]").fill("alice")  # oidc-provider's own sign-in form
+    page.locator("input[name=password]").fill("any password")
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(sandbox.url + "/")
+
+    expect(page.locator("#sub")).to_contain_text("alice")
+    expect(page.locator("#person")).to_contain_text("TAN HENG HUAT")
+    expect(page.locator("#provider")).to_contain_text("OIDC")

@@ -6,9 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from conftest import Browser, provider_redirect, query
-
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
+from tests.integration.client import Browser, provider_redirect, query
 
 
 def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path) -> None:

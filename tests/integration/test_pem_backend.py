@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from conftest import Browser
 
 from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox, SandboxOptions, run_sandbox
+from tests.integration.client import Browser
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,6 @@ def test_a_login_decrypts_with_a_pem_from_secrets_manager(pem_sandbox: Sandbox) 
     assert callback.headers["Location"] == f"{pem_sandbox.url}/"
     assert browser.api("/api/me").json()["person"]["myinfo.nric_number"] == SANDBOX_PERSONA
     [callback] = [spec for spec in pem_sandbox.functions if spec.logical_id == "CallbackFunction"]
-    [sgid] = json.loads(callback.environment["GATEWAY_PROVIDERS"])
+    [sgid] = [entry for entry in json.loads(callback.environment["GATEWAY_PROVIDERS"]) if entry["id"] == "sgid"]
     assert sgid["decryption_key_arn"].startswith("arn:aws:secretsmanager:")
     assert "SgidDecryptionKey" not in pem_sandbox.resources  # template.yaml created no KMS key

@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import Browser, cookie_attributes, items, provider_redirect, query, set_cookie_lines
 from singpass_gateway.flows import pkce_challenge
 from singpass_gateway.store import digest
 
 from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
+from tests.integration.client import Browser, cookie_attributes, items, provider_redirect, query, set_cookie_lines
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
@@ -77,6 +77,16 @@ def test_a_replayed_callback_is_refused_and_creates_no_session(sandbox: Sandbox,
 
     assert replay.headers["Location"] == f"{sandbox.url}/?error=invalid_state"
     assert len(items(sandbox, "session#")) == sessions
+
+
+def test_a_forged_callback_leaves_the_victims_login_cookie_alone(sandbox: Sandbox, browser: Browser) -> None:
+    callback_url = provider_redirect(browser.start_login().headers["Location"])
+
+    forged = browser.get("/auth/sgid/callback?state=attacker-state&code=attacker-code")
+
+    assert forged.headers["Location"].endswith("?error=invalid_state")
+    assert not [line for line in set_cookie_lines(forged) if line.startswith(LOGIN)]
+    assert browser.get(callback_url).headers["Location"] == f"{sandbox.url}/"
 
 
 def test_a_callback_from_another_browser_is_refused_and_leaves_the_login_to_its_owner(
@@ -150,7 +160,7 @@ def test_an_unknown_provider_is_a_404_json_error(browser: Browser) -> None:
 def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
     response = browser.api("/api/providers")
     assert response.status_code == 200
-    assert response.json() == [{"id": "sgid", "name": "Singpass app (sgID)"}]
+    assert response.json() == [{"id": "sgid", "name": "Singpass app (sgID)"}, {"id": "oidc", "name": "OIDC"}]
 
 
 def test_without_a_session_me_answers_401_json_never_a_redirect(browser: Browser) -> None:

@@ -9,13 +9,14 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import FakeHttp, json_response
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwe
 from joserfc.jwk import OctKey, RSAKey
 from singpass_gateway.errors import InvalidToken
 from singpass_gateway.jose import IdTokenPolicy, JwksCache, decrypt_with_private_key, verify_id_token
+
+from tests.unit.fakes import FakeHttp, json_response
 
 JWKS_URL = "https://idp.example/jwks"
 POLICY = IdTokenPolicy(issuer="https://idp.example/v2", client_id="client-1", jwks_url=JWKS_URL, algorithms=("RS256",))

@@ -9,14 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from conftest import FakeHttp, json_response
 from cryptography.hazmat.primitives.asymmetric import rsa
 from singpass_gateway.errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable
 from singpass_gateway.jose import JwksCache
 from singpass_gateway.providers import AuthorizationRequest, Callback
 from singpass_gateway.providers.oidc import OidcProvider, create
 from singpass_gateway.settings import ProviderSettings
-from test_jose import public_jwk
+
+from tests.unit.fakes import FakeHttp, json_response
+from tests.unit.test_jose import public_jwk
 
 ISSUER = "https://op.example"
 SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:oidc"

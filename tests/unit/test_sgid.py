@@ -7,7 +7,6 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import FakeHttp, json_response
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwe
 from joserfc.jwk import OctKey, RSAKey
@@ -17,7 +16,9 @@ from singpass_gateway.jose import JwksCache
 from singpass_gateway.providers import AuthorizationRequest, Callback
 from singpass_gateway.providers.sgid import SgidProvider, create, parse_value
 from singpass_gateway.settings import ProviderSettings
-from test_jose import LocalKey, public_jwk
+
+from tests.unit.fakes import FakeHttp, json_response
+from tests.unit.test_jose import LocalKey, public_jwk
 
 ISSUER = "https://sgid.example/v2"
 NOW = 1_800_000_000

@@ -15,18 +15,22 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 PARAMETERS = {"FrontendUrl": "https://app.example.com", "SgidClientId": "client"}
+OIDC = {"OidcIssuer": "https://op.example", "OidcClientId": "oidc-client"}
 PHYSICAL = {name: {"Ref": f"ref-{name}", "Arn": f"arn:aws:kms:ap-southeast-1:1:key/{name}"} for name in RESOURCES}
 
 
-def allowed_actions(function: str) -> set[str]:
-    actions: set[str] = set()
-    for policy in RESOURCES[function]["Properties"]["Policies"]:
+def grants(function: str, parameters: dict[str, str]) -> dict[str, set[str]]:
+    """Action -> resources the function may use them on, with the template's conditions applied."""
+    policies = Resolver(TEMPLATE, parameters, PHYSICAL).resolve(RESOURCES[function]["Properties"]["Policies"])
+    allowed: dict[str, set[str]] = {}
+    for policy in policies:
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
             assert statement["Resource"] != "*"
-            action = statement["Action"]
-            actions |= set(action if isinstance(action, list) else [action])
-    return actions
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                allowed.setdefault(action, set()).add(statement["Resource"])
+    return allowed
 
 
 def test_each_route_of_the_contract_goes_to_its_function() -> None:
@@ -54,14 +58,28 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
 
 
 def test_functions_get_only_the_aws_actions_they_use() -> None:
-    assert allowed_actions("LoginFunction") == {"dynamodb:PutItem"}
-    assert allowed_actions("SessionFunction") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
-    assert allowed_actions("CallbackFunction") == {
-        "dynamodb:DeleteItem",
-        "dynamodb:PutItem",
-        "kms:Decrypt",
-        "secretsmanager:GetSecretValue",
-    }
+    table = {PHYSICAL["Table"]["Arn"]}
+    assert grants("LoginFunction", PARAMETERS) == {"dynamodb:PutItem": table}
+    assert grants("SessionFunction", PARAMETERS) == {"dynamodb:GetItem": table, "dynamodb:DeleteItem": table}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "secrets", "keys"),
+    [
+        (PARAMETERS, {"ref-SgidClientSecret"}, {"SgidDecryptionKey"}),
+        ({**OIDC, "FrontendUrl": "https://app.example.com"}, {"ref-OidcClientSecret"}, set()),
+        ({**PARAMETERS, **OIDC}, {"ref-SgidClientSecret", "ref-OidcClientSecret"}, {"SgidDecryptionKey"}),
+    ],
+)
+def test_the_callback_reaches_only_the_secrets_and_keys_of_configured_providers(
+    parameters: dict[str, str], secrets: set[str], keys: set[str]
+) -> None:
+    allowed = grants("CallbackFunction", parameters)
+    key_arns = {PHYSICAL[key]["Arn"] for key in keys}
+    assert allowed["dynamodb:DeleteItem"] == allowed["dynamodb:PutItem"] == {PHYSICAL["Table"]["Arn"]}
+    assert allowed["secretsmanager:GetSecretValue"] == secrets | key_arns
+    assert allowed.get("kms:Decrypt", set()) == key_arns
+    assert set(allowed) <= {"dynamodb:DeleteItem", "dynamodb:PutItem", "kms:Decrypt", "secretsmanager:GetSecretValue"}
 
 
 def test_the_table_is_on_demand_encrypted_recoverable_and_expires_items() -> None:
@@ -80,11 +98,32 @@ def test_the_sgid_key_is_an_rsa_decryption_key_that_survives_stack_deletion() ->
     assert key["DeletionPolicy"] == "Retain"
 
 
+def providers_json(parameters: dict[str, str]) -> list[Any]:
+    environment = functions(TEMPLATE, Resolver(TEMPLATE, parameters, PHYSICAL))[0].environment
+    parsed: list[Any] = json.loads(environment["GATEWAY_PROVIDERS"])
+    return parsed
+
+
 @pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
 def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
     parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
-    environment = functions(TEMPLATE, Resolver(TEMPLATE, parameters, PHYSICAL))[0].environment
-    [sgid] = json.loads(environment["GATEWAY_PROVIDERS"])
+    [sgid, oidc] = providers_json(parameters)
+    assert oidc is None  # switched off: no issuer
     assert sgid["scopes"] == ["openid", "myinfo.name", "myinfo.sex"]
     assert sgid["client_secret_arn"] == "ref-SgidClientSecret"
     assert sgid["decryption_key_arn"] == (key_arn or PHYSICAL["SgidDecryptionKey"]["Arn"])
+
+
+def test_an_oidc_only_deployment_configures_just_that_provider() -> None:
+    [sgid, oidc] = providers_json({"FrontendUrl": "https://app.example.com", **OIDC, "OidcScopes": "openid email"})
+    assert sgid is None
+    assert oidc == {
+        "id": "oidc",
+        "type": "oidc",
+        "name": "OIDC",
+        "issuer": "https://op.example",
+        "client_id": "oidc-client",
+        "client_secret_arn": "ref-OidcClientSecret",
+        "client_auth": "client_secret_basic",
+        "scopes": ["openid", "email"],
+    }

@@ -55,10 +55,13 @@ class CompletedLogin:
 class LoginFailed(Exception):
     """A callback that failed; the browser goes back to the frontend with ``?error=<code>``."""
 
-    def __init__(self, error: GatewayError, location: str) -> None:
+    def __init__(self, error: GatewayError, location: str, consumed: bool) -> None:
         super().__init__(error.code)
         self.error = error
         self.location = location
+        self.consumed = consumed
+        """Whether this callback spent the login. If not (forged or foreign state), the browser's own login
+        in progress is left alone, login cookie included."""
 
 
 class Gateway:
@@ -123,10 +126,10 @@ class Gateway:
             expires_at = int(self._clock()) + self._settings.session_ttl_seconds
             self._store.put_session(session_id, Session(provider.id, identity.sub, identity.person, expires_at))
         except GatewayError as error:
-            raise self._failed(provider.id, error, txn.return_to) from None
+            raise self._failed(provider.id, error, txn.return_to, consumed=True) from None
         except Exception as error:  # a bug must still end as a clean redirect, never a stack trace
             log_unexpected(error)
-            raise self._failed(provider.id, GatewayError("unexpected error"), txn.return_to) from None
+            raise self._failed(provider.id, GatewayError("unexpected error"), txn.return_to, consumed=True) from None
         logger.info("login completed", extra={"provider": provider.id})
         return CompletedLogin(
             location=self._frontend(txn.return_to),
@@ -161,7 +164,7 @@ class Gateway:
                 raise InvalidState("oversized state or login cookie")
             return self._store.consume_transaction(state, provider_id, binding, int(self._clock()))
         except GatewayError as error:
-            raise self._failed(provider_id, error, "/") from None
+            raise self._failed(provider_id, error, "/", consumed=False) from None
 
     def _callback(self, txn: LoginTransaction, params: Mapping[str, str]) -> Callback:
         """The provider's answer as a Callback, or the login error it reports."""
@@ -184,11 +187,11 @@ class Gateway:
             now=int(self._clock()),
         )
 
-    def _failed(self, provider_id: str, error: GatewayError, return_to: str) -> LoginFailed:
+    def _failed(self, provider_id: str, error: GatewayError, return_to: str, *, consumed: bool) -> LoginFailed:
         logger.warning(
             "login failed", extra={"provider": provider_id, "error_code": error.code, "detail": error.detail}
         )
-        return LoginFailed(error, self._frontend(with_error(return_to, error.code)))
+        return LoginFailed(error, self._frontend(with_error(return_to, error.code)), consumed)
 
     def _frontend(self, path: str) -> str:
         return self._settings.frontend_url + path

@@ -1,0 +1,88 @@
+"""A scriptable browser and helpers for driving the gateway through the local API."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import requests
+
+from infra.sandbox.stack import Sandbox
+
+
+@dataclass
+class Browser:
+    """A minimal browser: it keeps cookies as a browser on localhost would (Secure ones included, which
+    ``requests`` refuses to send over http) and follows nothing by itself, so every hop can be inspected."""
+
+    base_url: str
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        return self._send("GET", url, headers)
+
+    def post(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        return self._send("POST", url, headers)
+
+    def _send(self, method: str, url: str, headers: dict[str, str] | None) -> requests.Response:
+        url = url if url.startswith("http") else self.base_url + url
+        own = urlsplit(url).netloc == urlsplit(self.base_url).netloc
+        cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        all_headers = {**({"Cookie": cookie} if own and cookie else {}), **(headers or {})}
+        response = requests.request(method, url, headers=all_headers, allow_redirects=False, timeout=30)
+        if own:
+            for line in set_cookie_lines(response):
+                name, _, rest = line.partition("=")
+                value = rest.split(";", 1)[0]
+                if "Max-Age=0" in line:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = value
+        return response
+
+    def api(self, path: str, method: str = "GET") -> requests.Response:
+        return self._send(method, path, {"X-CSRF": "1"})
+
+    def start_login(self, return_to: str = "/", provider: str = "sgid") -> requests.Response:
+        """GET the login route; the response redirects to the provider."""
+        return self.get(f"/auth/{provider}/login?return_to={return_to}")
+
+    def login(self, return_to: str = "/", provider: str = "sgid") -> requests.Response:
+        """A whole login; returns the callback's response."""
+        authorize = self.start_login(return_to, provider).headers["Location"]
+        return self.get(provider_redirect(authorize))
+
+
+def provider_redirect(authorize_url: str) -> str:
+    """Follow the provider's own redirects (no login pages in this sandbox) until it sends the browser back."""
+    provider = requests.Session()  # the provider's cookies, e.g. oidc-provider's interaction session
+    url = authorize_url
+    for _ in range(10):
+        response = provider.get(url, allow_redirects=False, timeout=30)
+        assert response.status_code in (302, 303), response.text[:200]
+        location = urljoin(url, response.headers["Location"])
+        if urlsplit(location).netloc != urlsplit(authorize_url).netloc:
+            return location
+        url = location
+    raise AssertionError("the provider never redirected back")
+
+
+def set_cookie_lines(response: requests.Response) -> list[str]:
+    return list(response.raw.headers.getlist("Set-Cookie"))
+
+
+def query(url: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def items(sandbox: Sandbox, prefix: str) -> list[dict[str, Any]]:
+    """Every stored item whose key starts with ``prefix`` (``txn#`` or ``session#``)."""
+    client = sandbox.aws_client("dynamodb")
+    found = client.scan(TableName=sandbox.table_name, ConsistentRead=True)["Items"]
+    return [item for item in found if item["pk"]["S"].startswith(prefix)]
+
+
+def cookie_attributes(line: str) -> set[str]:
+    return {re.sub(r"\s+", "", part) for part in line.split(";")[1:]}
