@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from singpass_gateway.errors import InvalidToken, NotAuthenticated
 from singpass_gateway.flows import Gateway, LoginFailed
-from singpass_gateway.providers import AuthorizationRequest, Callback, Identity
+from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
 from singpass_gateway.settings import load_settings
 from singpass_gateway.store import LoginTransaction, Session
 
@@ -51,9 +51,9 @@ class ScriptedProvider:
         self.requests: list[AuthorizationRequest] = []
         self.callbacks: list[Callback] = []
 
-    def authorization_url(self, request: AuthorizationRequest) -> str:
+    def authorize(self, request: AuthorizationRequest) -> Authorization:
         self.requests.append(request)
-        return "https://idp.example/authorize"
+        return Authorization("https://idp.example/authorize", {"dpop_key": "k-" + request.state})
 
     def complete(self, callback: Callback) -> Identity:
         self.callbacks.append(callback)
@@ -84,6 +84,7 @@ def test_a_login_passes_the_transactions_secrets_to_the_provider_and_stores_a_se
     assert request.redirect_uri == "https://id.example/auth/sgid/callback"
     assert (callback.code, callback.code_verifier, callback.nonce) == ("c", txn.code_verifier, txn.nonce)
     assert callback.redirect_uri == request.redirect_uri
+    assert callback.remembered == {"dpop_key": "k-" + state}  # what the provider asked to get back
     assert done.location == "https://app.example/back"
     assert flow.current_session(done.session_id).person == {"name": "A"}
     assert store.sessions[done.session_id].expires_at == 1000 + SETTINGS.session_ttl_seconds
@@ -126,3 +127,13 @@ def test_each_login_gets_fresh_secrets() -> None:
     values: list[Any] = [(r.state, r.nonce, r.code_challenge) for r in provider.requests]
     assert len(bindings) == 20
     assert len({value for triple in values for value in triple}) == 60
+
+
+def test_a_bad_return_to_is_refused_before_the_provider_is_asked_anything() -> None:
+    from singpass_gateway.errors import InvalidReturnTo
+
+    flow, store, provider = gateway(Identity(sub="u=1", person={}))
+    with pytest.raises(InvalidReturnTo):
+        flow.begin_login("sgid", "//evil.example", "https://x")
+    assert provider.requests == []
+    assert store.transactions == {}

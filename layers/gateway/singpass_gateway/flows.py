@@ -81,32 +81,29 @@ class Gateway:
         """The configured providers for the frontend's buttons."""
         return [{"id": provider.id, "name": provider.name} for provider in self._providers.values()]
 
-    def begin_login(self, provider_id: str, return_to: str | None, request_origin: str) -> LoginRedirect:
+    def begin_login(self, provider_id: str, requested_return_to: str | None, request_origin: str) -> LoginRedirect:
         """Start a login: a stored, browser-bound transaction and the provider's authorization URL."""
         provider = self._provider(provider_id)
+        return_to = safe_return_to(requested_return_to)  # before anything is pushed or stored
         now = int(self._clock())
         verifier = secrets.token_urlsafe(64)
+        state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        redirect_uri = self._settings.redirect_uri(provider.id, request_origin)
+        authorization = provider.authorize(AuthorizationRequest(state, nonce, pkce_challenge(verifier), redirect_uri))
         txn = LoginTransaction(
-            state=secrets.token_urlsafe(32),
+            state=state,
             provider_id=provider.id,
-            nonce=secrets.token_urlsafe(32),
+            nonce=nonce,
             code_verifier=verifier,
-            redirect_uri=self._settings.redirect_uri(provider.id, request_origin),
-            return_to=safe_return_to(return_to),
+            redirect_uri=redirect_uri,
+            return_to=return_to,
             binding=secrets.token_urlsafe(32),
             expires_at=now + self._settings.login_ttl_seconds,
-        )
-        location = provider.authorization_url(
-            AuthorizationRequest(
-                state=txn.state,
-                nonce=txn.nonce,
-                code_challenge=pkce_challenge(verifier),
-                redirect_uri=txn.redirect_uri,
-            )
+            provider_data=dict(authorization.remember),
         )
         self._store.put_transaction(txn)
         logger.info("login started", extra={"provider": provider.id})
-        return LoginRedirect(location=location, binding=txn.binding, max_age=self._settings.login_ttl_seconds)
+        return LoginRedirect(location=authorization.url, binding=txn.binding, max_age=self._settings.login_ttl_seconds)
 
     def complete_login(
         self,
@@ -185,6 +182,7 @@ class Gateway:
             nonce=txn.nonce,
             redirect_uri=txn.redirect_uri,
             now=int(self._clock()),
+            remembered=txn.provider_data,
         )
 
     def _failed(self, provider_id: str, error: GatewayError, return_to: str, *, consumed: bool) -> LoginFailed:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -45,6 +45,8 @@ class LoginTransaction:
     binding: str
     """The browser-binding secret; only its digest is stored."""
     expires_at: int
+    provider_data: dict[str, str] = field(default_factory=dict)
+    """What the provider asked to get back at the callback (e.g. a DPoP key, which lives only as long as this)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Store:
             "binding": {"S": digest(txn.binding)},
             "expires_at": {"N": str(txn.expires_at)},
         }
+        if txn.provider_data:
+            item["provider_data"] = {"S": json.dumps(txn.provider_data, separators=(",", ":"))}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def consume_transaction(self, state: str, provider_id: str, binding: str, now: int) -> LoginTransaction:
@@ -110,6 +114,7 @@ class Store:
             return_to=item["return_to"]["S"],
             binding=binding,
             expires_at=int(item["expires_at"]["N"]),
+            provider_data=json.loads(item["provider_data"]["S"]) if "provider_data" in item else {},
         )
 
     def put_session(self, session_id: str, session: Session) -> None:

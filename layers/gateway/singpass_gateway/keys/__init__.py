@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
 from ..errors import ConfigurationError, GatewayError
 
 if TYPE_CHECKING:
@@ -26,15 +29,39 @@ class DecryptionFailed(GatewayError):
 
 
 class PrivateKey(Protocol):
-    """A private key the gateway can use without knowing where it lives."""
+    """A private key the gateway can use without knowing where it lives.
+
+    Each operation is one call to the backend; none returns private material. An operation the key's type
+    does not support raises KeyUnavailable.
+    """
 
     @property
     def reference(self) -> str:
         """The ARN the key was configured with (for log lines; not secret)."""
         ...
 
+    @property
+    def key_id(self) -> str:
+        """The ``kid`` published for this key: the KMS key id, or the RFC 7638 thumbprint of a PEM's key.
+
+        Known without a call to KMS, so no container needs GetPublicKey to sign (its quota is 5 per second).
+        """
+        ...
+
     def rsa_decrypt(self, ciphertext: bytes, oaep_hash: OaepHash) -> bytes:
         """Decrypt an RSA-OAEP ciphertext, such as a JWE's encrypted content key."""
+        ...
+
+    def ecdsa_sign(self, message: bytes) -> bytes:
+        """ECDSA P-256 with SHA-256 over ``message``: a DER signature (client assertions)."""
+        ...
+
+    def ecdh(self, peer: ec.EllipticCurvePublicKey) -> bytes:
+        """The ECDH shared secret with ``peer`` (ECDH-ES decryption of encrypted ID tokens and userinfo)."""
+        ...
+
+    def public_key(self) -> PublicKeyTypes:
+        """The public half, to publish in the client JWKS."""
         ...
 
 

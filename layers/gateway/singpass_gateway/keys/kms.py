@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from .. import aws
 from . import DecryptionFailed, KeyUnavailable, OaepHash
@@ -26,18 +30,44 @@ class KmsKey:
     def reference(self) -> str:
         return self._key_id
 
+    @property
+    def key_id(self) -> str:
+        """The key's id: the last segment of its ARN (configure key ARNs, not aliases, for a stable kid)."""
+        return self._key_id.rsplit("/", 1)[-1]
+
     def rsa_decrypt(self, ciphertext: bytes, oaep_hash: OaepHash) -> bytes:
+        response = self._call(
+            "decrypt", KeyId=self._key_id, CiphertextBlob=ciphertext, EncryptionAlgorithm=_OAEP_ALGORITHMS[oaep_hash]
+        )
+        plaintext: bytes = response["Plaintext"]
+        return plaintext
+
+    def ecdsa_sign(self, message: bytes) -> bytes:
+        response = self._call(
+            "sign", KeyId=self._key_id, Message=message, MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256"
+        )
+        signature: bytes = response["Signature"]
+        return signature
+
+    def ecdh(self, peer: ec.EllipticCurvePublicKey) -> bytes:
+        peer_der = peer.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        response = self._call(
+            "derive_shared_secret", KeyId=self._key_id, KeyAgreementAlgorithm="ECDH", PublicKey=peer_der
+        )
+        secret: bytes = response["SharedSecret"]
+        return secret
+
+    @functools.cache  # noqa: B019 - one GetPublicKey per key and container; keys live as long as the container
+    def public_key(self) -> PublicKeyTypes:
+        return serialization.load_der_public_key(self._call("get_public_key", KeyId=self._key_id)["PublicKey"])
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
-            response = aws.kms().decrypt(
-                KeyId=self._key_id,
-                CiphertextBlob=ciphertext,
-                EncryptionAlgorithm=_OAEP_ALGORITHMS[oaep_hash],
-            )
+            return getattr(aws.kms(), operation)(**kwargs)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "InvalidCiphertextException":
                 raise DecryptionFailed("KMS could not decrypt the content key") from None
-            raise KeyUnavailable(f"KMS Decrypt failed: {code}") from None
+            raise KeyUnavailable(f"KMS {operation} failed: {code}") from None
         except BotoCoreError as error:
-            raise KeyUnavailable(f"KMS Decrypt failed: {type(error).__name__}") from None
-        return response["Plaintext"]
+            raise KeyUnavailable(f"KMS {operation} failed: {type(error).__name__}") from None

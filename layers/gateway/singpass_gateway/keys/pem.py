@@ -10,8 +10,8 @@ import functools
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from . import DecryptionFailed, KeyUnavailable, OaepHash
 
@@ -40,6 +40,28 @@ class PemKey:
         except ValueError:
             raise DecryptionFailed("the content key did not decrypt under the PEM key") from None
 
+    @property
+    def key_id(self) -> str:
+        return thumbprint(self.public_key())
+
+    def ecdsa_sign(self, message: bytes) -> bytes:
+        return self._ec_key().sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def ecdh(self, peer: ec.EllipticCurvePublicKey) -> bytes:
+        try:
+            return self._ec_key().exchange(ec.ECDH(), peer)
+        except ValueError:
+            raise DecryptionFailed("the peer key is not on this key's curve") from None
+
+    def public_key(self) -> PublicKeyTypes:
+        return self._private_key().public_key()
+
+    def _ec_key(self) -> ec.EllipticCurvePrivateKey:
+        key = self._private_key()
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+            raise KeyUnavailable(f"{self._secret_arn} does not hold an EC P-256 private key")
+        return key
+
     def _private_key(self) -> PrivateKeyTypes:
         return _parse_pem(self._secrets.get(self._secret_arn))
 
@@ -53,3 +75,14 @@ def _parse_pem(pem: str) -> PrivateKeyTypes:
         return serialization.load_pem_private_key(pem.strip().encode(), password=None)
     except (ValueError, TypeError):
         raise KeyUnavailable("the secret is not an unencrypted PEM private key") from None
+
+
+def thumbprint(public_key: PublicKeyTypes) -> str:
+    """RFC 7638 SHA-256 thumbprint of an RSA or EC public key."""
+    from joserfc.jwk import ECKey, RSAKey
+
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return ECKey.import_key(public_key).thumbprint()
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return RSAKey.import_key(public_key).thumbprint()
+    raise KeyUnavailable("only RSA and EC keys have thumbprints here")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigurationError
@@ -39,6 +39,14 @@ class AuthorizationRequest:
 
 
 @dataclass(frozen=True)
+class Authorization:
+    """Where to send the browser, and what the provider needs back at the callback (e.g. its DPoP key)."""
+
+    url: str
+    remember: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Callback:
     """What a provider needs to finish a login: the callback's parameters and the transaction's secrets."""
 
@@ -48,6 +56,7 @@ class Callback:
     nonce: str
     redirect_uri: str
     now: int
+    remembered: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,8 @@ class Provider(Protocol):
     @property
     def name(self) -> str: ...
 
-    def authorization_url(self, request: AuthorizationRequest) -> str:
-        """Where to send the browser to log in."""
+    def authorize(self, request: AuthorizationRequest) -> Authorization:
+        """Where to send the browser to log in (after pushing the request, for PAR providers)."""
         ...
 
     def complete(self, callback: Callback) -> Identity:

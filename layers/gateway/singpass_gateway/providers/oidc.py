@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from ..errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable
 from ..settings import ProviderSettings, base_url
-from . import AuthorizationRequest, Callback, Identity, Options, Toolkit, oauth
+from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Toolkit, oauth
 
 DISCOVERY_MAX_AGE_SECONDS = 3600
 RESERVED_PARAMETERS = frozenset(
@@ -106,7 +106,7 @@ class OidcProvider:
         self._discovered: tuple[Endpoints, float] | None = None
         self._lock = threading.Lock()
 
-    def authorization_url(self, request: AuthorizationRequest) -> str:
+    def authorize(self, request: AuthorizationRequest) -> Authorization:
         query = {
             **self._config.authorization_params,
             "response_type": "code",
@@ -118,7 +118,7 @@ class OidcProvider:
             "code_challenge": request.code_challenge,
             "code_challenge_method": "S256",
         }
-        return f"{self._endpoints().authorization}?{urlencode(query)}"
+        return Authorization(f"{self._endpoints().authorization}?{urlencode(query)}")
 
     def complete(self, callback: Callback) -> Identity:
         from .. import jose

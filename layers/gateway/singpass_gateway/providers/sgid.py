@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from ..errors import ConfigurationError, InvalidToken
 from ..settings import ProviderSettings
-from . import AuthorizationRequest, Callback, Identity, Options, Toolkit, oauth
+from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Toolkit, oauth
 
 DEFAULT_ISSUER = "https://api.id.gov.sg/v2"
 ID_TOKEN_ALGORITHMS = ("RS256",)
@@ -62,7 +62,7 @@ class SgidProvider:
         self._decryption_key = toolkit.key(decryption_key_arn)
         self._scopes = scopes
 
-    def authorization_url(self, request: AuthorizationRequest) -> str:
+    def authorize(self, request: AuthorizationRequest) -> Authorization:
         query = {
             "response_type": "code",
             "client_id": self._client_id,
@@ -73,7 +73,7 @@ class SgidProvider:
             "code_challenge": request.code_challenge,
             "code_challenge_method": "S256",
         }
-        return f"{self._issuer}/oauth/authorize?{urlencode(query)}"
+        return Authorization(f"{self._issuer}/oauth/authorize?{urlencode(query)}")
 
     def complete(self, callback: Callback) -> Identity:
         from .. import jose
