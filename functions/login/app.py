@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from singpass_gateway import web
-from singpass_gateway.flows import gateway
+from singpass_gateway.flows import LoginFailed, gateway
 from singpass_gateway.observability import logger
 
 GATEWAY = gateway()
@@ -12,9 +12,12 @@ GATEWAY = gateway()
 
 @web.guarded
 def login(request: web.Request) -> web.Response:
-    started = GATEWAY.begin_login(
-        request.path_params.get("provider", ""), request.query.get("return_to"), request.origin
-    )
+    try:
+        started = GATEWAY.begin_login(
+            request.path_params.get("provider", ""), request.query.get("return_to"), request.origin
+        )
+    except LoginFailed as failure:  # the provider refused to start (e.g. its PAR endpoint): back to the frontend
+        return web.redirect(failure.location)
     return web.redirect(started.location, [web.set_cookie(web.LOGIN_COOKIE, started.binding, started.max_age)])
 
 

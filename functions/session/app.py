@@ -20,7 +20,13 @@ def me(request: web.Request) -> web.Response:
     except NotAuthenticated as error:
         stale = [web.expire_cookie(web.SESSION_COOKIE)] if web.SESSION_COOKIE in request.cookies else []
         return web.error_response(error, stale)
-    return web.json_response(200, {"provider": session.provider_id, "sub": session.sub, "person": session.person})
+    body = {
+        "provider": session.provider_id,
+        "sub": session.sub,
+        "person": session.person,
+        "authentication": session.authentication,
+    }
+    return web.json_response(200, body)
 
 
 @web.guarded

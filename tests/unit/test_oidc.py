@@ -83,7 +83,7 @@ def callback(**params: str) -> Callback:
 
 def test_the_authorization_url_comes_from_discovery_with_pkce_and_extra_parameters(upstream: FakeHttp) -> None:
     provider = make(upstream, authorization_params={"prompt": "consent"})
-    url = provider.authorize(AuthorizationRequest("st", NONCE, "challenge", REDIRECT)).url
+    url = provider.authorize(AuthorizationRequest("st", NONCE, "challenge", REDIRECT, NOW)).url
     params = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
     assert url.startswith(f"{ISSUER}/auth?")
     assert params["code_challenge_method"] == "S256"
@@ -126,7 +126,7 @@ def test_a_discovery_document_for_another_issuer_is_refused(upstream: FakeHttp) 
         "GET", f"{ISSUER}/.well-known/openid-configuration", json_response({**DISCOVERY, "issuer": "https://evil"})
     )
     with pytest.raises(ProviderUnavailable, match="issuer"):
-        make(upstream).authorize(AuthorizationRequest("st", NONCE, "c", REDIRECT))
+        make(upstream).authorize(AuthorizationRequest("st", NONCE, "c", REDIRECT, NOW))
 
 
 @pytest.mark.parametrize("params", [{"iss": "https://evil.example"}, {"iss": ISSUER + "/"}])
@@ -163,7 +163,8 @@ def test_userinfo_for_another_subject_is_refused(upstream: FakeHttp) -> None:
 
 def test_without_userinfo_the_person_comes_from_the_id_token(upstream: FakeHttp) -> None:
     identity = make(upstream, userinfo=False).complete(callback())
-    assert identity.person == {"acr": "loa2", "email": "alice@example.com"}
+    assert identity.person == {"email": "alice@example.com"}
+    assert identity.authentication == {"acr": "loa2"}
     assert upstream.count("GET", f"{ISSUER}/me") == 0
 
 

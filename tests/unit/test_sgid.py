@@ -94,7 +94,7 @@ def callback(code: str = "code-1") -> Callback:
 
 
 def test_the_authorization_url_carries_pkce_s256_state_nonce_and_scopes(provider: SgidProvider) -> None:
-    url = provider.authorize(AuthorizationRequest("st", NONCE, pkce_challenge(VERIFIER), REDIRECT)).url
+    url = provider.authorize(AuthorizationRequest("st", NONCE, pkce_challenge(VERIFIER), REDIRECT, NOW)).url
     from urllib.parse import parse_qs, urlsplit
 
     params = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}

@@ -23,6 +23,7 @@ from .errors import (
     InvalidRequest,
     InvalidReturnTo,
     InvalidState,
+    LoginError,
     NotAuthenticated,
     ProviderError,
     UnknownProvider,
@@ -89,7 +90,12 @@ class Gateway:
         verifier = secrets.token_urlsafe(64)
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         redirect_uri = self._settings.redirect_uri(provider.id, request_origin)
-        authorization = provider.authorize(AuthorizationRequest(state, nonce, pkce_challenge(verifier), redirect_uri))
+        try:
+            authorization = provider.authorize(
+                AuthorizationRequest(state, nonce, pkce_challenge(verifier), redirect_uri, now)
+            )
+        except LoginError as error:  # e.g. a pushed authorization request the provider refused
+            raise self._failed(provider.id, error, return_to, consumed=False) from None
         txn = LoginTransaction(
             state=state,
             provider_id=provider.id,
@@ -121,7 +127,8 @@ class Gateway:
                 self._store.delete_session(previous_session_id)
             session_id = secrets.token_urlsafe(32)
             expires_at = int(self._clock()) + self._settings.session_ttl_seconds
-            self._store.put_session(session_id, Session(provider.id, identity.sub, identity.person, expires_at))
+            session = Session(provider.id, identity.sub, identity.person, expires_at, identity.authentication)
+            self._store.put_session(session_id, session)
         except GatewayError as error:
             raise self._failed(provider.id, error, txn.return_to, consumed=True) from None
         except Exception as error:  # a bug must still end as a clean redirect, never a stack trace

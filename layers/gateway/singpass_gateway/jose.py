@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from joserfc import jwe
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from .errors import InvalidToken, ProviderUnavailable
 from .http import HttpClient
@@ -123,6 +125,11 @@ def _check_at_hash(at_hash: object, access_token: str, alg: str) -> None:
         _reject("at_hash does not match the access token")
 
 
+def verify_signed_jwt(token: str, policy: IdTokenPolicy, jwks: JwksCache) -> dict[str, Any]:
+    """A JWS's payload once its signature verifies with the provider's keys (claims are the caller's job)."""
+    return _verified_payload(token, _jws_header(token, policy.algorithms), policy, jwks)
+
+
 def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonce: str, now: int) -> None:
     """OIDC Core 3.1.3.7 checks, with the clock passed in so tests can fix it."""
     if claims.get("iss") != policy.issuer:
@@ -154,6 +161,68 @@ def decrypt_with_private_key(token: str, key: PrivateKey, algorithms: Collection
     return _decrypt(token, _DelegatedRsaJwk(delegated, delegated), algorithms)
 
 
+def decrypt_nested_jws(token: str, key: PrivateKey, algorithms: Collection[str]) -> str:
+    """Decrypt a compact JWE (ECDH-ES through the key interface) that must wrap a compact JWS; the JWS."""
+    delegated = _DelegatedEcKey(key)
+    inner = _decrypt(token, _DelegatedEcJwk(delegated, delegated), algorithms)
+    text = inner.decode("ascii", errors="replace").strip().strip('"')
+    if text.count(".") != 2:
+        _reject("the JWE does not wrap a signed JWT")
+    return text
+
+
+def sign_client_assertion(key: PrivateKey, claims: Mapping[str, Any]) -> str:
+    """An ES256 ``private_key_jwt`` client assertion, signed through the key interface (KMS Sign or a PEM)."""
+    return jwt.encode(dict(claims), _DelegatedEcKey(key), algorithm="ES256", headers={"kid": key.key_id, "typ": "JWT"})
+
+
+def new_dpop_key() -> ec.EllipticCurvePrivateKey:
+    """A fresh P-256 key for one login's DPoP proofs (RFC 9449): software, short-lived, never in KMS."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def dpop_key_to_text(key: ec.EllipticCurvePrivateKey) -> str:
+    return str(jwt.algorithms.ECAlgorithm.to_jwk(key))
+
+
+def dpop_key_from_text(text: str) -> ec.EllipticCurvePrivateKey:
+    key = jwt.algorithms.ECAlgorithm.from_jwk(text)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("not a private EC key")
+    return key
+
+
+def jwk_thumbprint(key: ec.EllipticCurvePrivateKey) -> str:
+    """RFC 7638 thumbprint of the key's public half (``dpop_jkt``, ``cnf.jkt``)."""
+    return ECKey.import_key(key.public_key()).thumbprint()
+
+
+def dpop_proof(
+    key: ec.EllipticCurvePrivateKey,
+    method: str,
+    url: str,
+    now: int,
+    nonce: str | None = None,
+    access_token: str | None = None,
+) -> str:
+    """An RFC 9449 proof: ``typ dpop+jwt``, the public JWK, a fresh 128-bit ``jti``, ``htu`` without query or
+    fragment, ``ath`` on resource requests, and the server's ``nonce`` when it asked for one."""
+    claims: dict[str, Any] = {
+        "jti": secrets.token_urlsafe(16),
+        "htm": method,
+        "htu": url.split("?", 1)[0].split("#", 1)[0],
+        "iat": now,
+        "exp": now + 60,
+    }
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if access_token is not None:
+        digest = hashlib.sha256(access_token.encode("ascii")).digest()
+        claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    public_jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": public_jwk})
+
+
 def decrypt_with_symmetric_jwk(token: str, jwk: Mapping[str, Any], algorithms: Collection[str]) -> bytes:
     """Decrypt a compact JWE with a symmetric JWK that an earlier decryption revealed (sgID's block key)."""
     try:
@@ -163,7 +232,7 @@ def decrypt_with_symmetric_jwk(token: str, jwk: Mapping[str, Any], algorithms: C
     return _decrypt(token, key, algorithms)
 
 
-def _decrypt(token: str, key: RSAKey | OctKey, algorithms: Collection[str]) -> bytes:
+def _decrypt(token: str, key: RSAKey | OctKey | ECKey, algorithms: Collection[str]) -> bytes:
     if not isinstance(token, str) or len(token) > 4 * MAX_TOKEN_BYTES or token.count(".") != 4:
         _reject("not a compact JWE of acceptable size")
     try:
@@ -244,6 +313,60 @@ def _select_key(keys: list[JwksKey], header: Mapping[str, Any]) -> jwt.PyJWK | N
 
 
 _KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "ES384": "EC", "ES512": "EC"}
+
+
+class _DelegatedEcJwk(ECKey):
+    """joserfc's view of a delegated EC key: no exportable members, only the key type and curve."""
+
+    @property
+    def dict_value(self) -> dict[str, Any]:
+        return {"kty": "EC", "crv": "P-256"}
+
+
+class _DelegatedEcKey(ec.EllipticCurvePrivateKey):
+    """Lets PyJWT sign (ES256) and joserfc agree on ECDH-ES keys through the key interface.
+
+    PyJWT calls ``sign(data, ECDSA(SHA256))`` and converts the DER signature; joserfc calls
+    ``exchange(ECDH(), epk)`` and runs the Concat KDF and key unwrap itself. Only P-256 keys are delegated.
+    """
+
+    def __init__(self, key: PrivateKey) -> None:
+        self._key = key
+
+    @property
+    def curve(self) -> ec.EllipticCurve:
+        return ec.SECP256R1()
+
+    @property
+    def key_size(self) -> int:
+        return 256
+
+    def sign(
+        self, data: bytes | bytearray | memoryview, signature_algorithm: ec.EllipticCurveSignatureAlgorithm
+    ) -> bytes:
+        if not isinstance(signature_algorithm.algorithm, hashes.SHA256):
+            raise ValueError("only ES256 signatures are delegated")
+        return self._key.ecdsa_sign(bytes(data))
+
+    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
+        if not isinstance(peer_public_key.curve, ec.SECP256R1):
+            raise DecryptionFailed("the ephemeral key is not on P-256")
+        return self._key.ecdh(peer_public_key)
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        raise NotImplementedError("not needed to sign or agree")
+
+    def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
+        raise NotImplementedError("the private key is not exportable")
+
+    def private_bytes(self, encoding: Any, format: Any, encryption_algorithm: Any) -> bytes:
+        raise NotImplementedError("the private key is not exportable")
+
+    def __copy__(self) -> _DelegatedEcKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _DelegatedEcKey:
+        return self
 
 
 class _DelegatedRsaJwk(RSAKey):

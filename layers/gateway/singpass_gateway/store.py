@@ -55,6 +55,7 @@ class Session:
     sub: str
     person: dict[str, Any]
     expires_at: int
+    authentication: dict[str, Any] = field(default_factory=dict)
 
 
 class Store:
@@ -123,6 +124,7 @@ class Store:
             "provider": {"S": session.provider_id},
             "sub": {"S": session.sub},
             "person": {"S": json.dumps(session.person, separators=(",", ":"))},
+            "authentication": {"S": json.dumps(session.authentication, separators=(",", ":"))},
             "expires_at": {"N": str(session.expires_at)},
         }
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -138,6 +140,7 @@ class Store:
             sub=item["sub"]["S"],
             person=json.loads(item["person"]["S"]),
             expires_at=int(item["expires_at"]["N"]),
+            authentication=json.loads(item["authentication"]["S"]) if "authentication" in item else {},
         )
 
     def delete_session(self, session_id: str) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 PROVIDER_TYPES = {
     "sgid": "singpass_gateway.providers.sgid",
     "oidc": "singpass_gateway.providers.oidc",
+    "singpass": "singpass_gateway.providers.singpass",
 }
 """Provider type → module; each module has ``create(settings, toolkit) -> Provider``."""
 
@@ -36,6 +37,7 @@ class AuthorizationRequest:
     nonce: str
     code_challenge: str
     redirect_uri: str
+    now: int
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Identity:
 
     sub: str
     person: dict[str, Any]
+    authentication: dict[str, Any] = field(default_factory=dict)
+    """How the person authenticated (``acr``, ``amr``), when the provider says."""
 
 
 class Provider(Protocol):

@@ -28,19 +28,24 @@ def json_object(response: HttpResponse, endpoint: str) -> dict[str, Any]:
     return body
 
 
-def token_response(response: HttpResponse, *, require_id_token: bool) -> dict[str, Any]:
+def token_response(
+    response: HttpResponse,
+    *,
+    require_id_token: bool,
+    token_type: str = "Bearer",  # noqa: S107 - a token type, not a secret
+) -> dict[str, Any]:
     """The token endpoint's answer, with the members every flow relies on checked.
 
-    ``token_type`` is compared case-insensitively and may be absent (FAPI conformance tests both);
-    ``expires_in`` is optional.
+    ``token_type`` is compared case-insensitively (FAPI conformance tests both cases); a ``Bearer`` token where
+    DPoP was asked for is refused. ``expires_in`` is optional.
     """
     body = json_object(response, "token")
     required = ("access_token", "id_token") if require_id_token else ("access_token",)
     if not all(isinstance(body.get(name), str) and body[name] for name in required):
         raise InvalidToken(f"token response lacks {' or '.join(required)}")
-    token_type = body.get("token_type", "Bearer")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise InvalidToken("token response has an unexpected token_type")
+    answered = body.get("token_type", "Bearer")
+    if not isinstance(answered, str) or answered.lower() != token_type.lower():
+        raise InvalidToken(f"token response is not a {token_type} token")
     return body
 
 

@@ -1,32 +1,57 @@
-"""Any standard OAuth 2.0 / OpenID Connect provider: authorization code with PKCE S256, state and nonce.
+"""Any standard OAuth 2.0 / OpenID Connect provider, up to the FAPI 2.0 security profile.
 
-Endpoints come from discovery (cached for an hour; its ``issuer`` must equal the configured one) or are
-configured explicitly for plain OAuth 2.0 servers without discovery. Clients authenticate with
-``client_secret_basic`` or ``client_secret_post``. When the provider sends the RFC 9207 ``iss`` parameter (or
-advertises it), it must equal the issuer before the code is spent: the mix-up defence for a gateway that
-serves several providers.
+The base flow is the authorization code with PKCE S256, state and nonce. Endpoints come from discovery
+(cached for an hour; its ``issuer`` must equal the configured one) or are configured explicitly for plain
+OAuth 2.0 servers. On top, as configured or as discovery requires:
+
+- client authentication by ``client_secret_basic``, ``client_secret_post`` or ``private_key_jwt`` (ES256
+  through the key interface; ``aud`` the issuer, as FAPI 2.0 and Singpass want, or the token endpoint);
+- pushed authorization requests (PAR): the browser only ever sees ``client_id`` and ``request_uri``;
+- DPoP (RFC 9449): one key per login for PAR, token and userinfo, ``ath`` on userinfo, one retry when the
+  server asks for a nonce, and a ``Bearer`` token refused when DPoP was asked for;
+- encrypted ID tokens and userinfo (JWE with ECDH-ES through the key interface, wrapping a JWS);
+- the RFC 9207 ``iss`` parameter, checked before the code is spent (the mix-up defence).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from ..errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable
+from ..http import HttpResponse
+from ..person import normalise
 from ..settings import ProviderSettings, base_url
 from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Toolkit, oauth
 
 DISCOVERY_MAX_AGE_SECONDS = 3600
+ASSERTION_LIFETIME_SECONDS = 60
+"""Singpass accepts at most 2 minutes between a client assertion's ``iat`` and ``exp``."""
 RESERVED_PARAMETERS = frozenset(
     {"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"}
 )
 PROTOCOL_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "auth_time", "at_hash", "c_hash", "azp", "sid", "jti"}
-)
-"""ID-token claims about the token itself, not the person; left out of ``person``."""
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "auth_time", "at_hash", "c_hash", "azp", "sid", "jti",
+     "acr", "amr"}
+)  # fmt: skip
+"""ID-token claims about the token or the authentication, not the person; left out of ``person``."""
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+ENCRYPTION_ALGORITHMS = (
+    "ECDH-ES+A256KW", "ECDH-ES+A192KW", "ECDH-ES+A128KW",
+    "A256GCM", "A192GCM", "A128GCM", "A256CBC-HS512", "A192CBC-HS384", "A128CBC-HS256",
+)  # fmt: skip
+"""JWE algorithms accepted by default: ECDH-ES key agreement only (never RSA1_5, never PBES2, no ``dir``)."""
+OPTIONS = {
+    "issuer", "client_id", "client_auth", "client_secret_arn", "signing_key_arn", "assertion_audience",
+    "scopes", "id_token_algorithms", "discovery", "authorization_endpoint", "token_endpoint",
+    "userinfo_endpoint", "jwks_uri", "pushed_authorization_request_endpoint", "pushed_authorization",
+    "dpop", "decryption_key_arn", "encryption_algorithms", "person_claim", "authorization_params", "userinfo",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,51 +60,10 @@ class Endpoints:
     token: str
     jwks: str
     userinfo: str | None
+    par: str | None
+    requires_par: bool
     iss_parameter: bool
     """The provider promises the RFC 9207 ``iss`` parameter, so a callback without it is refused."""
-
-
-def create(entry: ProviderSettings, toolkit: Toolkit) -> OidcProvider:
-    options = Options(
-        entry,
-        {
-            "issuer", "client_id", "client_secret_arn", "client_auth", "scopes", "id_token_algorithms",
-            "discovery", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
-            "authorization_params", "userinfo",
-        },
-    )  # fmt: skip
-    scopes = options.strings("scopes", ("openid",))
-    if "openid" not in scopes:
-        raise ConfigurationError(f"provider {entry.id}: scopes must include 'openid'")
-    extra = options.string_map("authorization_params")
-    if RESERVED_PARAMETERS & set(extra):
-        raise ConfigurationError(f"provider {entry.id}: authorization_params may not set protocol parameters")
-    explicit = None
-    if not options.boolean("discovery", True):
-        explicit = Endpoints(
-            authorization=options.url("authorization_endpoint"),
-            token=options.url("token_endpoint"),
-            jwks=options.url("jwks_uri"),
-            userinfo=options.optional_url("userinfo_endpoint"),
-            iss_parameter=False,
-        )
-    return OidcProvider(
-        entry,
-        toolkit,
-        OidcConfig(
-            issuer=options.string("issuer"),
-            client_id=options.string("client_id"),
-            client_secret_arn=options.arn("client_secret_arn"),
-            client_auth=options.choice(
-                "client_auth", ("client_secret_basic", "client_secret_post"), "client_secret_basic"
-            ),
-            scopes=scopes,
-            id_token_algorithms=options.strings("id_token_algorithms", ("RS256", "ES256", "PS256")),
-            authorization_params=extra,
-            fetch_userinfo=options.boolean("userinfo", True),
-            endpoints=explicit,
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -87,27 +71,95 @@ class OidcConfig:
     issuer: str
     """Compared exactly (no trailing-slash normalisation), as OIDC Discovery requires."""
     client_id: str
-    client_secret_arn: str
     client_auth: str
+    client_secret_arn: str | None
+    signing_key_arn: str | None
+    assertion_audience: str
     scopes: tuple[str, ...]
     id_token_algorithms: tuple[str, ...]
     authorization_params: dict[str, str]
     fetch_userinfo: bool
     endpoints: Endpoints | None
+    pushed_authorization: bool | None
+    """True or False forces PAR on or off; None follows discovery's ``require_pushed_authorization_requests``."""
+    dpop: bool
+    decryption_key_arn: str | None
+    """When set, ID tokens must arrive encrypted to this key; userinfo may too."""
+    encryption_algorithms: tuple[str, ...]
+    person_claim: str | None
+    """A claim holding MyInfo-shaped person data (Singpass: ``person_info``); None: the claims themselves."""
+
+
+def create(entry: ProviderSettings, toolkit: Toolkit) -> OidcProvider:
+    return OidcProvider(entry, toolkit, parse_config(entry))
+
+
+def parse_config(entry: ProviderSettings) -> OidcConfig:
+    options = Options(entry, OPTIONS)
+    scopes = options.strings("scopes", ("openid",))
+    if "openid" not in scopes:
+        raise ConfigurationError(f"provider {entry.id}: scopes must include 'openid'")
+    extra = options.string_map("authorization_params")
+    if RESERVED_PARAMETERS & set(extra):
+        raise ConfigurationError(f"provider {entry.id}: authorization_params may not set protocol parameters")
+    client_auth = options.choice("client_auth", CLIENT_AUTH_METHODS, "client_secret_basic")
+    private_key_jwt = client_auth == "private_key_jwt"
+    has_decryption_key = entry.options.get("decryption_key_arn") is not None
+    par = entry.options.get("pushed_authorization")
+    issuer = options.string("issuer")
+    base_url(issuer, f"provider {entry.id}: 'issuer'")  # checks the scheme; the issuer itself is kept exactly
+    return OidcConfig(
+        issuer=issuer,
+        client_id=options.string("client_id"),
+        client_auth=client_auth,
+        client_secret_arn=None if private_key_jwt else options.arn("client_secret_arn"),
+        signing_key_arn=options.arn("signing_key_arn") if private_key_jwt else None,
+        assertion_audience=options.choice("assertion_audience", ("issuer", "token_endpoint"), "token_endpoint"),
+        scopes=scopes,
+        id_token_algorithms=options.strings("id_token_algorithms", ("RS256", "ES256", "PS256")),
+        authorization_params=extra,
+        fetch_userinfo=options.boolean("userinfo", True),
+        endpoints=None if options.boolean("discovery", True) else _explicit_endpoints(options),
+        pushed_authorization=None if par is None else options.boolean("pushed_authorization", False),
+        dpop=options.boolean("dpop", False),
+        decryption_key_arn=options.arn("decryption_key_arn") if has_decryption_key else None,
+        encryption_algorithms=options.strings("encryption_algorithms", ENCRYPTION_ALGORITHMS),
+        person_claim=options.string("person_claim") if entry.options.get("person_claim") is not None else None,
+    )
+
+
+def _explicit_endpoints(options: Options) -> Endpoints:
+    par = options.optional_url("pushed_authorization_request_endpoint")
+    return Endpoints(
+        authorization=options.url("authorization_endpoint"),
+        token=options.url("token_endpoint"),
+        jwks=options.url("jwks_uri"),
+        userinfo=options.optional_url("userinfo_endpoint"),
+        par=par,
+        requires_par=False,
+        iss_parameter=False,
+    )
 
 
 class OidcProvider:
     def __init__(self, entry: ProviderSettings, toolkit: Toolkit, config: OidcConfig) -> None:
-        base_url(config.issuer, f"provider {entry.id}: 'issuer'")
         self.id = entry.id
         self.name = entry.name
         self._toolkit = toolkit
         self._config = config
+        self._signing_key = toolkit.key(config.signing_key_arn) if config.signing_key_arn else None
+        self._decryption_key = toolkit.key(config.decryption_key_arn) if config.decryption_key_arn else None
         self._discovered: tuple[Endpoints, float] | None = None
+        self._dpop_nonces: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    # -- the provider interface ---------------------------------------------------------------------------
+
     def authorize(self, request: AuthorizationRequest) -> Authorization:
-        query = {
+        from .. import jose
+
+        endpoints = self._endpoints()
+        params = {
             **self._config.authorization_params,
             "response_type": "code",
             "client_id": self._config.client_id,
@@ -118,28 +170,68 @@ class OidcProvider:
             "code_challenge": request.code_challenge,
             "code_challenge_method": "S256",
         }
-        return Authorization(f"{self._endpoints().authorization}?{urlencode(query)}")
+        dpop_key = jose.new_dpop_key() if self._config.dpop else None
+        remember = {"dpop_key": jose.dpop_key_to_text(dpop_key)} if dpop_key else {}
+        use_par = self._config.pushed_authorization
+        if use_par is None:
+            use_par = endpoints.requires_par
+        if not use_par:
+            if dpop_key:
+                params["dpop_jkt"] = jose.jwk_thumbprint(dpop_key)  # binds the code to the key (RFC 9449 §10)
+            return Authorization(f"{endpoints.authorization}?{urlencode(params)}", remember)
+        request_uri = self._push(params, endpoints, dpop_key, request.now)
+        query = urlencode({"client_id": self._config.client_id, "request_uri": request_uri})
+        return Authorization(f"{endpoints.authorization}?{query}", remember)
 
     def complete(self, callback: Callback) -> Identity:
         from .. import jose
 
         endpoints = self._endpoints()
         self._check_issuer_parameter(callback, endpoints)
-        tokens = self._exchange_code(callback, endpoints)
+        dpop_key = jose.dpop_key_from_text(callback.remembered["dpop_key"]) if self._config.dpop else None
+        tokens = self._exchange_code(callback, endpoints, dpop_key)
         policy = jose.IdTokenPolicy(
             issuer=self._config.issuer,
             client_id=self._config.client_id,
             jwks_url=endpoints.jwks,
             algorithms=self._config.id_token_algorithms,
         )
+        id_token = self._signed_form(tokens["id_token"], required_encryption=self._decryption_key is not None)
         claims = jose.verify_id_token(
-            tokens["id_token"], policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
+            id_token, policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
         )
         if self._config.fetch_userinfo and endpoints.userinfo:
-            person = self._userinfo(endpoints.userinfo, tokens["access_token"], claims["sub"])
+            userinfo = self._userinfo(endpoints.userinfo, tokens["access_token"], claims["sub"], policy, dpop_key)
         else:
-            person = {name: value for name, value in claims.items() if name not in PROTOCOL_CLAIMS}
-        return Identity(sub=claims["sub"], person=person)
+            userinfo = claims
+        person = self._person(userinfo)
+        authentication: dict[str, Any] = {name: claims[name] for name in ("acr", "amr") if name in claims}
+        return Identity(sub=claims["sub"], person=person, authentication=authentication)
+
+    # -- the steps --------------------------------------------------------------------------------------
+
+    def _push(self, params: dict[str, str], endpoints: Endpoints, dpop_key: Any, now: int) -> str:
+        """A pushed authorization request; its ``request_uri``."""
+        from .. import jose
+
+        if not endpoints.par:
+            raise ProviderUnavailable("the provider has no pushed authorization request endpoint")
+        par_url = endpoints.par
+
+        def send(nonce: str | None) -> HttpResponse:
+            form, headers = self._client_authentication(endpoints, now)
+            if dpop_key is not None:
+                headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", par_url, now, nonce)
+            return self._toolkit.http.post_form(par_url, {**params, **form}, headers)
+
+        response = self._send(send, par_url, dpop_key is not None)
+        if response.status == 201:  # RFC 9126 answers 201 Created
+            response = HttpResponse(200, response.headers, response.body)
+        body = oauth.json_object(response, "pushed authorization request")
+        request_uri = body.get("request_uri")
+        if not isinstance(request_uri, str) or not request_uri:
+            raise ProviderUnavailable("pushed authorization response lacks request_uri")
+        return request_uri
 
     def _check_issuer_parameter(self, callback: Callback, endpoints: Endpoints) -> None:
         issuer = callback.params.get("iss")
@@ -148,28 +240,121 @@ class OidcProvider:
         if issuer is not None and issuer != self._config.issuer:
             raise InvalidCallback("the callback's iss parameter names another issuer (mix-up)")
 
-    def _exchange_code(self, callback: Callback, endpoints: Endpoints) -> dict[str, Any]:
-        form = {
+    def _exchange_code(self, callback: Callback, endpoints: Endpoints, dpop_key: Any) -> dict[str, Any]:
+        from .. import jose
+
+        code_form = {
             "grant_type": "authorization_code",
             "code": callback.code,
             "redirect_uri": callback.redirect_uri,
             "code_verifier": callback.code_verifier,
         }
-        secret = self._toolkit.secrets.get(self._config.client_secret_arn)
-        headers = {}
-        if self._config.client_auth == "client_secret_basic":
-            headers["Authorization"] = oauth.basic_authorization(self._config.client_id, secret)
-        else:
-            form.update(client_id=self._config.client_id, client_secret=secret)
-        response = self._toolkit.http.post_form(endpoints.token, form, headers)
-        return oauth.token_response(response, require_id_token=True)
 
-    def _userinfo(self, url: str, access_token: str, sub: str) -> dict[str, Any]:
-        response = self._toolkit.http.get(url, headers={"Authorization": f"Bearer {access_token}"})
-        claims = oauth.json_object(response, "userinfo")
+        def send(nonce: str | None) -> HttpResponse:
+            form, headers = self._client_authentication(endpoints, callback.now)
+            if dpop_key is not None:
+                headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", endpoints.token, callback.now, nonce)
+            return self._toolkit.http.post_form(endpoints.token, {**code_form, **form}, headers)
+
+        response = self._send(send, endpoints.token, dpop_key is not None)
+        token_type = "DPoP" if dpop_key is not None else "Bearer"
+        return oauth.token_response(response, require_id_token=True, token_type=token_type)
+
+    def _client_authentication(self, endpoints: Endpoints, now: int) -> tuple[dict[str, str], dict[str, str]]:
+        """The form members and headers that authenticate this client; a fresh assertion every time."""
+        from .. import jose
+
+        if self._signing_key is not None:
+            audience = self._config.issuer if self._config.assertion_audience == "issuer" else endpoints.token
+            assertion = jose.sign_client_assertion(
+                self._signing_key,
+                {
+                    "iss": self._config.client_id,
+                    "sub": self._config.client_id,
+                    "aud": audience,
+                    "iat": now,
+                    "exp": now + ASSERTION_LIFETIME_SECONDS,
+                    "jti": secrets.token_urlsafe(32),
+                },
+            )
+            form = {
+                "client_id": self._config.client_id,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            }
+            return form, {}
+        assert self._config.client_secret_arn is not None
+        secret = self._toolkit.secrets.get(self._config.client_secret_arn)
+        if self._config.client_auth == "client_secret_basic":
+            return {}, {"Authorization": oauth.basic_authorization(self._config.client_id, secret)}
+        return {"client_id": self._config.client_id, "client_secret": secret}, {}
+
+    def _userinfo(self, url: str, access_token: str, sub: str, policy: Any, dpop_key: Any) -> dict[str, Any]:
+        from .. import jose
+
+        def send(nonce: str | None) -> HttpResponse:
+            if dpop_key is None:
+                return self._toolkit.http.get(url, headers={"Authorization": f"Bearer {access_token}"})
+            proof = jose.dpop_proof(dpop_key, "GET", url, int(time.time()), nonce, access_token)
+            return self._toolkit.http.get(url, headers={"Authorization": f"DPoP {access_token}", "DPoP": proof})
+
+        response = self._send(send, url, dpop_key is not None)
+        if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/jwt":
+            if response.status != 200:
+                oauth.json_object(response, "userinfo")  # raises the status's error
+            claims = self._verified_userinfo_jwt(response.body.decode("ascii", errors="replace").strip(), policy)
+        else:
+            claims = oauth.json_object(response, "userinfo")
         if claims.get("sub") != sub:
             raise InvalidToken("userinfo sub differs from the ID token's sub")
-        return {name: value for name, value in claims.items() if name != "sub"}
+        return claims
+
+    def _verified_userinfo_jwt(self, token: str, policy: Any) -> dict[str, Any]:
+        """A signed (and possibly encrypted) userinfo response: its signature, issuer and audience checked."""
+        from .. import jose
+
+        claims = jose.verify_signed_jwt(self._signed_form(token, required_encryption=False), policy, self._toolkit.jwks)
+        if claims.get("iss") != self._config.issuer:
+            raise InvalidToken("userinfo iss is not the provider's issuer")
+        audience = claims.get("aud")
+        if (audience if isinstance(audience, list) else [audience]) != [self._config.client_id]:
+            raise InvalidToken("userinfo aud is not exactly this client")
+        return claims
+
+    def _signed_form(self, token: str, *, required_encryption: bool) -> str:
+        """The JWS inside an encrypted token (decrypting through the key interface), or the JWS itself."""
+        from .. import jose
+
+        if not isinstance(token, str):
+            raise InvalidToken("token is not a string")
+        if token.count(".") == 4:
+            if self._decryption_key is None:
+                raise InvalidToken("an encrypted token arrived but no decryption key is configured")
+            return jose.decrypt_nested_jws(token, self._decryption_key, self._config.encryption_algorithms)
+        if required_encryption:
+            raise InvalidToken("the ID token must be encrypted")
+        return token
+
+    def _person(self, claims: dict[str, Any]) -> dict[str, Any]:
+        if self._config.person_claim is not None:
+            return normalise(claims.get(self._config.person_claim))
+        return {name: value for name, value in claims.items() if name not in PROTOCOL_CLAIMS}
+
+    def _send(self, send: Callable[[str | None], HttpResponse], url: str, dpop: bool) -> HttpResponse:
+        """Send once with the server's last DPoP nonce; if it asks for a (new) nonce, once more with it."""
+        if not dpop:
+            return send(None)
+        server = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+        nonce = self._dpop_nonces.get(server)
+        response = send(nonce)
+        fresh = response.headers.get("DPoP-Nonce")
+        if fresh:
+            self._dpop_nonces[server] = fresh
+        if fresh and fresh != nonce and _asks_for_dpop_nonce(response):
+            response = send(fresh)
+            if response.headers.get("DPoP-Nonce"):
+                self._dpop_nonces[server] = response.headers["DPoP-Nonce"]
+        return response
 
     def _endpoints(self) -> Endpoints:
         if self._config.endpoints is not None:
@@ -195,11 +380,19 @@ class OidcProvider:
                 authorization=_endpoint(document, "authorization_endpoint"),
                 token=_endpoint(document, "token_endpoint"),
                 jwks=_endpoint(document, "jwks_uri"),
-                userinfo=_endpoint(document, "userinfo_endpoint") if document.get("userinfo_endpoint") else None,
+                userinfo=_optional_endpoint(document, "userinfo_endpoint"),
+                par=_optional_endpoint(document, "pushed_authorization_request_endpoint"),
+                requires_par=document.get("require_pushed_authorization_requests") is True,
                 iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
             )
         except ConfigurationError as error:
             raise ProviderUnavailable(f"discovery document unusable: {error}") from None
+
+
+def _asks_for_dpop_nonce(response: HttpResponse) -> bool:
+    if response.status == 400:
+        return oauth.oauth_error(response) == "use_dpop_nonce"
+    return response.status == 401 and "use_dpop_nonce" in response.headers.get("WWW-Authenticate", "")
 
 
 def _endpoint(document: dict[str, Any], name: str) -> str:
@@ -207,3 +400,7 @@ def _endpoint(document: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} missing")
     return base_url(value, name)
+
+
+def _optional_endpoint(document: dict[str, Any], name: str) -> str | None:
+    return _endpoint(document, name) if document.get(name) else None
