@@ -24,6 +24,7 @@ def main() -> None:
             f"\n  Demo frontend and API:  {sandbox.url}\n"
             f"  MockPass (sgID):        {sandbox.mockpass_url}\n"
             f"  oidc-provider (OIDC):   {sandbox.oidc_url}\n"
+            f"  FAPI 2.0 (Singpass):    {sandbox.fapi_url}\n"
             f"  DynamoDB Local:         {sandbox.dynamodb_url}  (table {sandbox.table_name})\n"
             f"  moto (KMS, Secrets):    {sandbox.moto_url}\n\n"
             f'Open {sandbox.url} and click "Log in with Singpass app (sgID)"; in MockPass pick a persona,\n'

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import IO, Any
 
 import boto3
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import bridge, kms_emulation
 from .server import FunctionPool, LocalApiServer
@@ -47,6 +49,8 @@ SGID_SCOPES = (
 )
 """What the sandbox asks sgID for (not myinfo.vehicles: MockPass 4.3.4 encrypts it as garbage)."""
 SANDBOX_SECRETS = {"SgidClientSecret": "sandbox-sgid-client-secret", "OidcClientSecret": "sandbox-oidc-client-secret"}
+SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd"
+"""What the sandbox's Myinfo v5 app asks Singpass for (person_info attributes)."""
 OIDC_ACCOUNT = "tan-heng-huat"
 """The account oidc-provider logs in when there is no sign-in form (tests); a person may type any name."""
 
@@ -71,6 +75,7 @@ class Sandbox:
     url: str
     mockpass_url: str
     oidc_url: str
+    fapi_url: str
     dynamodb_url: str
     moto_url: str
     table_name: str
@@ -106,8 +111,9 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         dynamodb_url = stack.enter_context(_dynamodb_local(workdir))
         port = options.port or _free_port()
         web_url = f"http://localhost:{port}"
-        mockpass_port, oidc_port = _free_port(), _free_port()
+        mockpass_port, oidc_port, fapi_port = _free_port(), _free_port(), _free_port()
         mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
+        fapi_url = f"http://127.0.0.1:{fapi_port}"
 
         template = load_template(ROOT / "template.yaml")
         aws_env = _aws_environment(dynamodb_url, moto_url)
@@ -121,6 +127,9 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "OidcIssuer": oidc_url,
             "OidcClientId": "sandbox-oidc-client",
             "OidcScopes": "openid profile email phone address",
+            "SingpassClientId": "sandbox-singpass-client",
+            "SingpassIssuer": fapi_url,
+            "SingpassScopes": SINGPASS_SCOPES,
         }
         if options.key_backend == "pem":
             parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
@@ -148,10 +157,18 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         server = LocalApiServer(specs, pools, ROOT / "frontend", host="127.0.0.1", port=port)
         server.start()
         stack.callback(server.stop)
+        # The FAPI server is registered with the JWKS the gateway itself publishes, as Singpass would be.
+        fapi_client = {
+            "FAPI_CLIENT_ID": parameters["SingpassClientId"],
+            "FAPI_REDIRECT_URI": f"{web_url}/auth/singpass/callback",
+            "FAPI_CLIENT_JWKS": _fetch(f"{server.url}/.well-known/jwks.json"),
+        }
+        stack.enter_context(_fapi_provider(fapi_port, fapi_client, options.show_login_page, workdir))
         yield Sandbox(
             url=web_url,
             mockpass_url=mockpass_url,
             oidc_url=oidc_url,
+            fapi_url=fapi_url,
             dynamodb_url=dynamodb_url,
             moto_url=moto_url,
             table_name=resources["Table"]["Ref"],
@@ -354,6 +371,37 @@ def _oidc_provider(port: int, client: dict[str, str], show_login_page: bool, wor
     with _process(["node", str(ROOT / "infra" / "sandbox" / "oidc_provider.mjs")], workdir / "oidc.log", env=env):
         _wait_for_port(port, "oidc-provider")
         yield
+
+
+@contextlib.contextmanager
+def _fapi_provider(port: int, client: dict[str, str], show_login_page: bool, workdir: Path) -> Iterator[None]:
+    """The Singpass-like FAPI 2.0 server, with an ES256 signing key of its own made for this run."""
+    import jwt
+
+    signing_key = ec.generate_private_key(ec.SECP256R1())
+    provider_jwk = {
+        **jwt.algorithms.ECAlgorithm.to_jwk(signing_key, as_dict=True),
+        "kid": "sandbox-fapi",
+        "alg": "ES256",
+    }
+    env = {
+        **os.environ,
+        **client,
+        "FAPI_PORT": str(port),
+        "FAPI_PROVIDER_JWKS": json.dumps({"keys": [provider_jwk]}),
+        "FAPI_PERSONA": SANDBOX_PERSONA,
+    }
+    if not show_login_page:
+        env["FAPI_AUTO_LOGIN"] = SANDBOX_PERSONA
+    with _process(["node", str(ROOT / "infra" / "sandbox" / "fapi_provider.mjs")], workdir / "fapi.log", env=env):
+        _wait_for_port(port, "FAPI provider")
+        yield
+
+
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the sandbox's own local server
+        body: bytes = response.read()
+        return body.decode()
 
 
 @contextlib.contextmanager

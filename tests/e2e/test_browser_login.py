@@ -68,3 +68,18 @@ def test_a_person_logs_in_with_a_standard_oidc_provider(page: Page, sandbox: San
     expect(page.locator("#sub")).to_contain_text("alice")
     expect(page.locator("#person")).to_contain_text("TAN HENG HUAT")
     expect(page.locator("#provider")).to_contain_text("OIDC")
+
+
+def test_a_person_logs_in_with_singpass_fapi(page: Page, sandbox: Sandbox) -> None:
+    page.goto(sandbox.url)
+    page.get_by_role("button", name="Log in with Singpass", exact=True).click()
+    page.wait_for_url(re.compile(re.escape(sandbox.fapi_url) + r"/interaction/"))
+    page.locator("input[name=login]").fill(SANDBOX_PERSONA)  # the persona's NRIC
+    page.locator("input[name=password]").fill("any password")
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(sandbox.url + "/")
+
+    person = page.locator("#person")
+    expect(person).to_contain_text("TAN HENG HUAT")
+    expect(person).to_contain_text("BEDOK NORTH AVENUE 4")
+    expect(page.locator("#provider")).to_contain_text("Singpass")

@@ -6,14 +6,17 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
 from tests.integration.client import Browser, provider_redirect, query
 
 
-def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path) -> None:
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "singpass"])
+def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path, provider: str) -> None:
     browser = Browser(sandbox.url)
     start = handler_log.stat().st_size
-    authorize = browser.start_login("/private").headers["Location"]
+    authorize = browser.start_login("/private", provider).headers["Location"]
     login_cookie = browser.cookies["__Host-sgw_login"]
     callback_url = provider_redirect(authorize)
     browser.get(callback_url)
@@ -31,16 +34,19 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
     secrets = {
         "session id": session_id,
         "login cookie": login_cookie,
-        "state": query(authorize)["state"],
-        "nonce": query(authorize)["nonce"],
+        "state": query(callback_url)["state"],
         "code": query(callback_url)["code"],
-        "client secret": SANDBOX_SECRETS["SgidClientSecret"],
+        **{f"secret {name}": value for name, value in SANDBOX_SECRETS.items()},
         "sub": me["sub"],
         "sub uuid": me["sub"].removeprefix("u="),
     }
-    personal = {name: value for name, value in me["person"].items() if isinstance(value, str)}
+    if "nonce" in query(authorize):
+        secrets["nonce"] = query(authorize)["nonce"]
+    if "request_uri" in query(authorize):
+        secrets["request_uri"] = query(authorize)["request_uri"]
+    personal = {name: value for name, value in me["person"].items() if isinstance(value, str) and len(value) > 3}
     for name, value in {**secrets, **personal}.items():
         for fragment in [value, *value.splitlines()]:
             assert fragment not in text, f"{name} appears in the logs"
-    for marker in ("eyJ", "Bearer ", "BEGIN PRIVATE KEY", "/private"):
+    for marker in ("eyJ", "Bearer ", "DPoP ", "BEGIN PRIVATE KEY", "/private", '"d":'):
         assert marker not in text, f"{marker!r} appears in the logs"

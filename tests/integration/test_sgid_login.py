@@ -160,7 +160,11 @@ def test_an_unknown_provider_is_a_404_json_error(browser: Browser) -> None:
 def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
     response = browser.api("/api/providers")
     assert response.status_code == 200
-    assert response.json() == [{"id": "sgid", "name": "Singpass app (sgID)"}, {"id": "oidc", "name": "OIDC"}]
+    assert response.json() == [
+        {"id": "sgid", "name": "Singpass app (sgID)"},
+        {"id": "oidc", "name": "OIDC"},
+        {"id": "singpass", "name": "Singpass"},
+    ]
 
 
 def test_without_a_session_me_answers_401_json_never_a_redirect(browser: Browser) -> None:

@@ -28,8 +28,9 @@ def grants(function: str, parameters: dict[str, str]) -> dict[str, set[str]]:
             assert statement["Effect"] == "Allow"
             assert statement["Resource"] != "*"
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resource = statement["Resource"]
             for action in actions:
-                allowed.setdefault(action, set()).add(statement["Resource"])
+                allowed.setdefault(action, set()).update(resource if isinstance(resource, list) else [resource])
     return allowed
 
 
@@ -42,6 +43,7 @@ def test_each_route_of_the_contract_goes_to_its_function() -> None:
         "GET /api/me": "SessionFunction",
         "POST /auth/logout": "SessionFunction",
         "GET /api/providers": "SessionFunction",
+        "GET /.well-known/jwks.json": "JwksFunction",
     }
 
 
@@ -107,16 +109,20 @@ def providers_json(parameters: dict[str, str]) -> list[Any]:
 @pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
 def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
     parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
-    [sgid, oidc] = providers_json(parameters)
+    [sgid, oidc, singpass] = providers_json(parameters)
     assert oidc is None  # switched off: no issuer
+    assert singpass is None  # switched off: no client id
     assert sgid["scopes"] == ["openid", "myinfo.name", "myinfo.sex"]
     assert sgid["client_secret_arn"] == "ref-SgidClientSecret"
     assert sgid["decryption_key_arn"] == (key_arn or PHYSICAL["SgidDecryptionKey"]["Arn"])
 
 
 def test_an_oidc_only_deployment_configures_just_that_provider() -> None:
-    [sgid, oidc] = providers_json({"FrontendUrl": "https://app.example.com", **OIDC, "OidcScopes": "openid email"})
+    [sgid, oidc, singpass] = providers_json(
+        {"FrontendUrl": "https://app.example.com", **OIDC, "OidcScopes": "openid email"}
+    )
     assert sgid is None
+    assert singpass is None
     assert oidc == {
         "id": "oidc",
         "type": "oidc",
@@ -127,3 +133,35 @@ def test_an_oidc_only_deployment_configures_just_that_provider() -> None:
         "client_auth": "client_secret_basic",
         "scopes": ["openid", "email"],
     }
+
+
+SINGPASS = {"FrontendUrl": "https://app.example.com", "SingpassClientId": "sp-client", "SingpassScopes": "openid name"}
+
+
+def test_a_singpass_deployment_creates_its_keys_and_references_them() -> None:
+    [sgid, oidc, singpass] = providers_json(SINGPASS)
+    assert (sgid, oidc) == (None, None)
+    assert singpass == {
+        "id": "singpass",
+        "type": "singpass",
+        "name": "Singpass",
+        "issuer": "https://id.singpass.gov.sg/fapi",
+        "client_id": "sp-client",
+        "signing_key_arn": PHYSICAL["SingpassSigningKey"]["Arn"],
+        "decryption_key_arn": PHYSICAL["SingpassDecryptionKey"]["Arn"],
+        "scopes": ["openid", "name"],
+    }
+    assert RESOURCES["SingpassSigningKey"]["Properties"]["KeySpec"] == "ECC_NIST_P256"
+    assert RESOURCES["SingpassSigningKey"]["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    assert RESOURCES["SingpassDecryptionKey"]["Properties"]["KeyUsage"] == "KEY_AGREEMENT"
+
+
+def test_singpass_keys_are_reachable_only_for_their_one_operation() -> None:
+    signing, decryption = PHYSICAL["SingpassSigningKey"]["Arn"], PHYSICAL["SingpassDecryptionKey"]["Arn"]
+    login, callback = grants("LoginFunction", SINGPASS), grants("CallbackFunction", SINGPASS)
+    assert login["kms:Sign"] == {signing}  # the pushed authorization request is signed at login
+    assert callback["kms:Sign"] == {signing}
+    assert callback["kms:DeriveSharedSecret"] == {decryption}
+    assert "kms:Decrypt" not in callback
+    assert grants("JwksFunction", SINGPASS)["kms:GetPublicKey"] == {signing, decryption}
+    assert grants("JwksFunction", PARAMETERS) == {}  # without Singpass it reads no key at all

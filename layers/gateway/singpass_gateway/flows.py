@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import (
@@ -29,7 +30,7 @@ from .errors import (
     UnknownProvider,
 )
 from .observability import log_unexpected, logger
-from .providers import AuthorizationRequest, Callback, Provider, Toolkit, build_providers
+from .providers import AuthorizationRequest, Callback, Provider, PublishesKeys, Toolkit, build_providers
 from .settings import Settings, settings
 from .store import LoginTransaction, Session, Store
 
@@ -81,6 +82,15 @@ class Gateway:
     def provider_list(self) -> list[dict[str, str]]:
         """The configured providers for the frontend's buttons."""
         return [{"id": provider.id, "name": provider.name} for provider in self._providers.values()]
+
+    def client_jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The JWKS a provider fetches to verify this gateway's assertions and encrypt to it."""
+        keys: dict[str, dict[str, Any]] = {}
+        for provider in self._providers.values():
+            if isinstance(provider, PublishesKeys):
+                for jwk in provider.client_jwks():
+                    keys.setdefault(jwk["kid"], jwk)
+        return {"keys": list(keys.values())}
 
     def begin_login(self, provider_id: str, requested_return_to: str | None, request_origin: str) -> LoginRedirect:
         """Start a login: a stored, browser-bound transaction and the provider's authorization URL."""

@@ -22,13 +22,15 @@ from typing import Any, NoReturn
 import jwt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OctKey, RSAKey
+from joserfc.registry import HeaderParameter
 
 from .errors import InvalidToken, ProviderUnavailable
 from .http import HttpClient
-from .keys import DecryptionFailed, OaepHash, PrivateKey
+from .keys import DecryptionFailed, KeyUnavailable, OaepHash, PrivateKey
 
 CLOCK_SKEW_SECONDS = 60
 """The one tolerance for clocks that disagree, used for every time claim the gateway checks."""
@@ -192,6 +194,13 @@ def dpop_key_from_text(text: str) -> ec.EllipticCurvePrivateKey:
     return key
 
 
+def public_jwk(key: PublicKeyTypes) -> dict[str, Any]:
+    """An EC public key as a JWK (``kty``, ``crv``, ``x``, ``y``), for the client JWKS."""
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise KeyUnavailable("only EC keys are published in the client JWKS")
+    return jwt.algorithms.ECAlgorithm.to_jwk(key, as_dict=True)
+
+
 def jwk_thumbprint(key: ec.EllipticCurvePrivateKey) -> str:
     """RFC 7638 thumbprint of the key's public half (``dpop_jkt``, ``cnf.jkt``)."""
     return ECKey.import_key(key.public_key()).thumbprint()
@@ -232,11 +241,25 @@ def decrypt_with_symmetric_jwk(token: str, jwk: Mapping[str, Any], algorithms: C
     return _decrypt(token, key, algorithms)
 
 
+def _string_or_strings(value: object) -> None:
+    if not isinstance(value, str) and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ValueError("must be a string or a list of strings")
+
+
+REPLICATED_CLAIMS = {
+    "iss": HeaderParameter("Issuer, replicated from the payload (RFC 7519 §5.3)", "str"),
+    "sub": HeaderParameter("Subject, replicated from the payload (RFC 7519 §5.3)", "str"),
+    "aud": HeaderParameter("Audience, replicated from the payload (RFC 7519 §5.3)", _string_or_strings),
+}
+"""Header members providers may add to a JWE (oidc-provider does); anything else unknown is still refused."""
+
+
 def _decrypt(token: str, key: RSAKey | OctKey | ECKey, algorithms: Collection[str]) -> bytes:
     if not isinstance(token, str) or len(token) > 4 * MAX_TOKEN_BYTES or token.count(".") != 4:
         _reject("not a compact JWE of acceptable size")
+    registry = jwe.JWERegistry(header_registry=REPLICATED_CLAIMS, algorithms=list(algorithms))
     try:
-        return jwe.decrypt_compact(token, key, algorithms=list(algorithms)).plaintext or b""
+        return jwe.decrypt_compact(token, key, registry=registry).plaintext or b""
     except DecryptionFailed:
         _reject("content key did not decrypt")
     except (JoseError, ValueError, TypeError, KeyError) as error:

@@ -85,6 +85,15 @@ def json_response(status: int, body: object, cookies: Sequence[str] = ()) -> Res
     }
 
 
+def public_json(body: object, max_age: int) -> Response:
+    """A JSON document anyone may fetch and cache (the client JWKS)."""
+    return {
+        "statusCode": 200,
+        "headers": {"Cache-Control": f"public, max-age={max_age}", "Content-Type": "application/json"},
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
 def redirect(location: str, cookies: Sequence[str] = ()) -> Response:
     return {"statusCode": 302, "headers": {**_SECURITY_HEADERS, "Location": location}, "cookies": list(cookies)}
 

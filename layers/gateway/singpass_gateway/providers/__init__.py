@@ -10,7 +10,7 @@ import functools
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import ConfigurationError
 from ..settings import ProviderSettings, Settings, base_url
@@ -85,6 +85,13 @@ class Provider(Protocol):
     def complete(self, callback: Callback) -> Identity:
         """Exchange the code, validate what comes back, and return the person; raises LoginError."""
         ...
+
+
+@runtime_checkable
+class PublishesKeys(Protocol):
+    """A provider that authenticates with keys of its own publishes their public halves (the client JWKS)."""
+
+    def client_jwks(self) -> list[dict[str, Any]]: ...
 
 
 class Toolkit:

@@ -208,6 +208,16 @@ class OidcProvider:
         authentication: dict[str, Any] = {name: claims[name] for name in ("acr", "amr") if name in claims}
         return Identity(sub=claims["sub"], person=person, authentication=authentication)
 
+    def client_jwks(self) -> list[dict[str, Any]]:
+        """The public keys this client signs and decrypts with, as registered with the provider."""
+        from .. import jose
+
+        published = []
+        for key, use, alg in ((self._signing_key, "sig", "ES256"), (self._decryption_key, "enc", "ECDH-ES+A256KW")):
+            if key is not None:
+                published.append({**jose.public_jwk(key.public_key()), "kid": key.key_id, "use": use, "alg": alg})
+        return published
+
     # -- the steps --------------------------------------------------------------------------------------
 
     def _push(self, params: dict[str, str], endpoints: Endpoints, dpop_key: Any, now: int) -> str:

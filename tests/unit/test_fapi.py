@@ -1,0 +1,284 @@
+"""Singpass FAPI 2.0 behaviours, proven against a scripted upstream: PAR, DPoP, assertions, encrypted tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jwe
+from joserfc.jwk import ECKey
+from singpass_gateway.errors import ConfigurationError, InvalidToken, TokenRejected
+from singpass_gateway.http import HttpResponse
+from singpass_gateway.jose import JwksCache
+from singpass_gateway.keys.pem import thumbprint
+from singpass_gateway.providers import AuthorizationRequest, Callback
+from singpass_gateway.providers.oidc import OidcProvider
+from singpass_gateway.providers.singpass import create
+from singpass_gateway.settings import ProviderSettings
+
+from tests.unit.fakes import FakeHttp, json_response
+
+ISSUER = "https://id.example/fapi"
+NOW = 1_800_000_000
+NONCE = "nonce-1"
+REDIRECT = "https://app.example/auth/singpass/callback"
+SIGNING_ARN = "arn:aws:kms:ap-southeast-1:1:key/sig-key-id"
+DECRYPTION_ARN = "arn:aws:kms:ap-southeast-1:1:key/enc-key-id"
+DISCOVERY = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/auth",
+    "pushed_authorization_request_endpoint": f"{ISSUER}/par",
+    "token_endpoint": f"{ISSUER}/token",
+    "userinfo_endpoint": f"{ISSUER}/userinfo",
+    "jwks_uri": f"{ISSUER}/jwks",
+    "require_pushed_authorization_requests": True,
+    "authorization_response_iss_parameter_supported": True,
+}
+
+
+class LocalEcKey:
+    """The key interface over an in-memory P-256 key."""
+
+    def __init__(self, arn: str) -> None:
+        self.reference, self.key = arn, ec.generate_private_key(ec.SECP256R1())
+
+    @property
+    def key_id(self) -> str:
+        return self.reference.rsplit("/", 1)[-1]
+
+    def ecdsa_sign(self, message: bytes) -> bytes:
+        return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def ecdh(self, peer: ec.EllipticCurvePublicKey) -> bytes:
+        return self.key.exchange(ec.ECDH(), peer)
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self.key.public_key()
+
+
+class Toolkit:
+    def __init__(self, http: FakeHttp) -> None:
+        self.http, self.jwks = http, JwksCache(http)  # type: ignore[arg-type]
+        self.keys = {SIGNING_ARN: LocalEcKey(SIGNING_ARN), DECRYPTION_ARN: LocalEcKey(DECRYPTION_ARN)}
+
+    def key(self, reference: str) -> LocalEcKey:
+        return self.keys[reference]
+
+
+PROVIDER_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def make(http: FakeHttp, **options: Any) -> tuple[OidcProvider, Toolkit]:
+    toolkit = Toolkit(http)
+    base = {
+        "issuer": ISSUER,
+        "client_id": "client-1",
+        "signing_key_arn": SIGNING_ARN,
+        "decryption_key_arn": DECRYPTION_ARN,
+    }
+    entry = ProviderSettings(id="singpass", type="singpass", name="Singpass", options={**base, **options})
+    return create(entry, toolkit), toolkit  # type: ignore[arg-type]
+
+
+def encrypted(toolkit: Toolkit, claims: dict[str, Any]) -> str:
+    signed = jwt.encode(claims, PROVIDER_KEY, algorithm="ES256", headers={"kid": "p1"})
+    recipient = ECKey.import_key(toolkit.keys[DECRYPTION_ARN].public_key())
+    header = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "cty": "JWT", "kid": "enc-key-id"}
+    return jwe.encrypt_compact(header, signed, recipient, algorithms=["ECDH-ES+A256KW", "A256GCM"])
+
+
+def id_claims(**overrides: Any) -> dict[str, Any]:
+    return {"iss": ISSUER, "aud": "client-1", "sub": "u-1", "iat": NOW, "exp": NOW + 300, "nonce": NONCE,
+            "acr": "urn:singpass:authentication:loa:2", "amr": ["pwd", "swk"], **overrides}  # fmt: skip
+
+
+@pytest.fixture
+def upstream(fake_http: FakeHttp) -> FakeHttp:
+    provider_jwk = {**jwt.algorithms.ECAlgorithm.to_jwk(PROVIDER_KEY.public_key(), as_dict=True), "kid": "p1"}
+    fake_http.on("GET", f"{ISSUER}/.well-known/openid-configuration", json_response(DISCOVERY))
+    fake_http.on("GET", f"{ISSUER}/jwks", json_response({"keys": [provider_jwk]}))
+    fake_http.on("POST", f"{ISSUER}/par", json_response({"request_uri": "urn:x:1", "expires_in": 60}, 201))
+    return fake_http
+
+
+def answer_tokens(upstream: FakeHttp, toolkit: Toolkit, kind: str = "DPoP", **claims: Any) -> None:
+    body = {"access_token": "at-1", "token_type": kind, "id_token": encrypted(toolkit, id_claims(**claims))}
+    upstream.on("POST", f"{ISSUER}/token", json_response(body))
+    userinfo = {"iss": ISSUER, "aud": "client-1", "sub": "u-1", "iat": NOW,
+                "person_info": {"name": {"value": "TAN HENG HUAT", "source": "1"}}}  # fmt: skip
+    upstream.on(
+        "GET",
+        f"{ISSUER}/userinfo",
+        HttpResponse(200, {"Content-Type": "application/jwt"}, encrypted(toolkit, userinfo).encode()),
+    )
+
+
+def start(provider: OidcProvider) -> tuple[str, dict[str, str]]:
+    authorization = provider.authorize(AuthorizationRequest("st", NONCE, "challenge", REDIRECT, NOW))
+    return authorization.url, dict(authorization.remember)
+
+
+def finish(provider: OidcProvider, remembered: dict[str, str]) -> Any:
+    params = {"iss": ISSUER}
+    return provider.complete(Callback("code-1", params, "v" * 64, NONCE, REDIRECT, NOW, remembered))
+
+
+def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+
+
+def test_par_pushes_everything_and_the_browser_gets_only_a_request_uri(upstream: FakeHttp) -> None:
+    provider, toolkit = make(upstream)
+    url, remembered = start(provider)
+
+    assert url == f"{ISSUER}/auth?client_id=client-1&request_uri=urn%3Ax%3A1"
+    [par] = upstream.requests[-1:]
+    form = par["form"]
+    assert (form["state"], form["nonce"], form["code_challenge"], form["code_challenge_method"]) == (
+        "st",
+        NONCE,
+        "challenge",
+        "S256",
+    )
+    assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    header, claims = decode(form["client_assertion"])
+    assert (header["alg"], header["kid"], header["typ"]) == ("ES256", "sig-key-id", "JWT")
+    assert claims["iss"] == claims["sub"] == "client-1"
+    assert claims["aud"] == ISSUER  # FAPI 2.0 / Singpass: the issuer, not the token endpoint
+    assert claims["exp"] - claims["iat"] <= 120
+    assert len(claims["jti"]) >= 32
+    public_key = toolkit.keys[SIGNING_ARN].public_key()
+    jwt.decode(
+        form["client_assertion"], public_key, algorithms=["ES256"], audience=ISSUER, options={"verify_iat": False}
+    )
+    proof_header, proof = decode(par["headers"]["DPoP"])
+    assert proof_header["typ"] == "dpop+jwt"
+    assert "d" not in proof_header["jwk"]
+    assert (proof["htm"], proof["htu"]) == ("POST", f"{ISSUER}/par")
+    assert json.loads(remembered["dpop_key"])["kty"] == "EC"
+
+
+def test_a_dpop_nonce_request_is_retried_once_with_a_fresh_assertion(upstream: FakeHttp) -> None:
+    answers = iter([
+        json_response({"error": "use_dpop_nonce"}, 400, {"DPoP-Nonce": "n-1"}),
+        json_response({"request_uri": "urn:x:2"}, 201),
+    ])  # fmt: skip
+    upstream.on("POST", f"{ISSUER}/par", lambda **_: next(answers))
+    provider, _ = make(upstream)
+
+    url, _ = start(provider)
+
+    first, second = [r for r in upstream.requests if r["url"] == f"{ISSUER}/par"]
+    assert url.endswith("request_uri=urn%3Ax%3A2")
+    assert "nonce" not in decode(first["headers"]["DPoP"])[1]
+    assert decode(second["headers"]["DPoP"])[1]["nonce"] == "n-1"
+    assert decode(first["form"]["client_assertion"])[1]["jti"] != decode(second["form"]["client_assertion"])[1]["jti"]
+
+
+def test_a_second_nonce_demand_is_not_retried_again(upstream: FakeHttp) -> None:
+    counter = iter(range(10))
+    upstream.on(
+        "POST", f"{ISSUER}/par",
+        lambda **_: json_response({"error": "use_dpop_nonce"}, 400, {"DPoP-Nonce": f"n-{next(counter)}"}),
+    )  # fmt: skip
+    provider, _ = make(upstream)
+    with pytest.raises(TokenRejected, match="use_dpop_nonce"):
+        start(provider)
+    assert upstream.count("POST", f"{ISSUER}/par") == 2
+
+
+def test_a_login_binds_every_step_to_one_dpop_key_and_decrypts_both_tokens(upstream: FakeHttp) -> None:
+    provider, toolkit = make(upstream)
+    _, remembered = start(provider)
+    answer_tokens(upstream, toolkit)
+
+    identity = finish(provider, remembered)
+
+    par, token, userinfo = (r for r in upstream.requests if r["url"].endswith(("/par", "/token", "/userinfo")))
+    keys = [decode(request["headers"]["DPoP"])[0]["jwk"] for request in (par, token, userinfo)]
+    assert keys[0] == keys[1] == keys[2]
+    assert userinfo["headers"]["Authorization"] == "DPoP at-1"
+    proof = decode(userinfo["headers"]["DPoP"])[1]
+    expected_ath = base64.urlsafe_b64encode(hashlib.sha256(b"at-1").digest()).rstrip(b"=").decode()
+    assert (proof["htm"], proof["htu"], proof["ath"]) == ("GET", f"{ISSUER}/userinfo", expected_ath)
+    assert "ath" not in decode(token["headers"]["DPoP"])[1]
+    assert identity.person == {"name": "TAN HENG HUAT"}
+    assert identity.authentication == {"acr": "urn:singpass:authentication:loa:2", "amr": ["pwd", "swk"]}
+
+
+def test_a_bearer_token_is_refused_when_dpop_was_asked_for(upstream: FakeHttp) -> None:
+    provider, toolkit = make(upstream)
+    _, remembered = start(provider)
+    answer_tokens(upstream, toolkit, kind="Bearer")
+    with pytest.raises(InvalidToken, match="DPoP"):
+        finish(provider, remembered)
+
+
+def test_an_unencrypted_id_token_is_refused(upstream: FakeHttp) -> None:
+    provider, _ = make(upstream)
+    _, remembered = start(provider)
+    plain = jwt.encode(id_claims(), PROVIDER_KEY, algorithm="ES256", headers={"kid": "p1"})
+    upstream.on(
+        "POST", f"{ISSUER}/token", json_response({"access_token": "a", "token_type": "DPoP", "id_token": plain})
+    )
+    with pytest.raises(InvalidToken, match="encrypted"):
+        finish(provider, remembered)
+
+
+def test_an_id_token_encrypted_to_another_key_is_refused(upstream: FakeHttp) -> None:
+    provider, _ = make(upstream)
+    _, remembered = start(provider)
+    stranger = Toolkit(upstream)  # other keys
+    body = {"access_token": "a", "token_type": "DPoP", "id_token": encrypted(stranger, id_claims())}
+    upstream.on("POST", f"{ISSUER}/token", json_response(body))
+    with pytest.raises(InvalidToken):
+        finish(provider, remembered)
+
+
+@pytest.mark.parametrize("claims", [{"aud": "someone-else"}, {"iss": "https://evil.example"}, {"sub": "u-2"}])
+def test_userinfo_for_another_audience_issuer_or_subject_is_refused(upstream: FakeHttp, claims: dict[str, str]) -> None:
+    provider, toolkit = make(upstream)
+    _, remembered = start(provider)
+    answer_tokens(upstream, toolkit)
+    userinfo = {"iss": ISSUER, "aud": "client-1", "sub": "u-1", "person_info": {}, **claims}
+    upstream.on(
+        "GET",
+        f"{ISSUER}/userinfo",
+        HttpResponse(200, {"Content-Type": "application/jwt"}, encrypted(toolkit, userinfo).encode()),
+    )
+    with pytest.raises(InvalidToken):
+        finish(provider, remembered)
+
+
+def test_the_client_jwks_publishes_both_public_keys(upstream: FakeHttp) -> None:
+    provider, toolkit = make(upstream)
+    keys = {key["use"]: key for key in provider.client_jwks()}
+    assert (keys["sig"]["kid"], keys["sig"]["alg"]) == ("sig-key-id", "ES256")
+    assert (keys["enc"]["kid"], keys["enc"]["alg"]) == ("enc-key-id", "ECDH-ES+A256KW")
+    assert all("d" not in key for key in keys.values())
+    assert ECKey.import_key(keys["sig"]).thumbprint() == thumbprint(toolkit.keys[SIGNING_ARN].public_key())
+
+
+@pytest.mark.parametrize("missing", ["client_id", "signing_key_arn", "decryption_key_arn"])
+def test_singpass_needs_its_keys_and_client_id(fake_http: FakeHttp, missing: str) -> None:
+    toolkit = Toolkit(fake_http)
+    options = {"client_id": "c", "signing_key_arn": SIGNING_ARN, "decryption_key_arn": DECRYPTION_ARN}
+    del options[missing]
+    with pytest.raises(ConfigurationError, match=missing):
+        create(ProviderSettings(id="singpass", type="singpass", name="Singpass", options=options), toolkit)  # type: ignore[arg-type]
+
+
+def test_the_dpop_proof_omits_query_and_fragment_from_htu() -> None:
+    from singpass_gateway.jose import dpop_proof, new_dpop_key
+
+    proof = dpop_proof(new_dpop_key(), "GET", "https://rs.example/userinfo?x=1#frag", NOW)
+    claims = decode(proof)[1]
+    assert claims["htu"] == "https://rs.example/userinfo"
+    assert claims["iat"] == NOW
+    assert len(base64.urlsafe_b64decode(claims["jti"] + "==")) >= 12  # at least 96 random bits
