@@ -16,7 +16,8 @@ GATEWAY = gateway()
 def me(request: web.Request) -> web.Response:
     request.require_csrf_header()
     try:
-        session = GATEWAY.current_session(request.cookies.get(web.SESSION_COOKIE))
+        refresh = request.query.get("refresh") == "true"
+        session = GATEWAY.current_session(request.cookies.get(web.SESSION_COOKIE), refresh)
     except NotAuthenticated as error:
         stale = [web.expire_cookie(web.SESSION_COOKIE)] if web.SESSION_COOKIE in request.cookies else []
         return web.error_response(error, stale)

@@ -39,7 +39,10 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   findAccount: (ctx, sub) => ({ accountId: sub, claims: () => personaClaims(sub) }),
   cookies: { keys: ['sandbox-only-cookie-signing-key'] },
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: true } },
+  features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
+  // Refresh tokens without offline_access/prompt=consent ceremonies, rotated on every use (seed 004's provider).
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
   // The sandbox's only client is first-party: grant what it asks for instead of showing a consent screen.
   loadExistingGrant: async (ctx) => {
     const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })

@@ -52,7 +52,8 @@ class LocalEcKey:
     def key_id(self) -> str:
         return self.reference.rsplit("/", 1)[-1]
 
-    def ecdsa_sign(self, message: bytes) -> bytes:
+    def sign(self, message: bytes, alg: str) -> bytes:
+        assert alg == "ES256"
         return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
 
     def ecdh(self, peer: ec.EllipticCurvePublicKey) -> bytes:

@@ -90,3 +90,38 @@ def test_secrets_are_cached_for_a_bounded_time() -> None:
     now[0] = 301
     assert cache.get("s") == "value-2"
     assert calls == ["s", "s"]
+
+
+@pytest.mark.parametrize(("key_spec", "alg"), [("ECC_NIST_P256", "ES256"), ("RSA_2048", "RS256")])
+def test_kms_signs_client_assertions_that_verify_with_its_public_key(moto: None, key_spec: str, alg: str) -> None:
+    import jwt
+    from singpass_gateway.jose import sign_client_assertion
+
+    kms = boto3.client("kms")
+    key_arn = kms.create_key(KeySpec=key_spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    key = load_key(key_arn, SecretCache(aws.secretsmanager, 300))
+
+    assertion = sign_client_assertion(key, {"iss": "c", "aud": "https://as.example"}, alg)  # type: ignore[arg-type]
+
+    assert jwt.get_unverified_header(assertion) == {"alg": alg, "kid": key_arn.rsplit("/", 1)[-1], "typ": "JWT"}
+    claims = jwt.decode(assertion, key.public_key(), algorithms=[alg], audience="https://as.example")  # type: ignore[arg-type]
+    assert claims["iss"] == "c"
+
+
+def test_a_pem_key_signs_and_agrees_like_kms(moto: None) -> None:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from singpass_gateway.jose import sign_client_assertion
+
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    arn = boto3.client("secretsmanager").create_secret(Name="ec", SecretString=pem)["ARN"]
+    key = load_key(arn, SecretCache(aws.secretsmanager, 300))
+    peer = ec.generate_private_key(ec.SECP256R1())
+
+    assert key.ecdh(peer.public_key()) == peer.exchange(ec.ECDH(), private_key.public_key())
+    assertion = sign_client_assertion(key, {"iss": "c"})
+    assert jwt.decode(assertion, private_key.public_key(), algorithms=["ES256"])["iss"] == "c"
+    assert jwt.get_unverified_header(assertion)["kid"] == key.key_id  # the RFC 7638 thumbprint

@@ -10,7 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from singpass_gateway.errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable
+from singpass_gateway.errors import (
+    ConfigurationError,
+    InvalidCallback,
+    InvalidToken,
+    ProviderUnavailable,
+    RefreshRejected,
+)
 from singpass_gateway.jose import JwksCache
 from singpass_gateway.providers import AuthorizationRequest, Callback
 from singpass_gateway.providers.oidc import OidcProvider, create
@@ -191,3 +197,57 @@ def test_explicit_endpoints_need_no_discovery(upstream: FakeHttp) -> None:
 def test_bad_configuration_is_refused_at_start_up(fake_http: FakeHttp, options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         make(fake_http, **options)
+
+
+def test_a_login_keeps_the_refresh_token_as_a_grant(upstream: FakeHttp, provider_key: rsa.RSAPrivateKey) -> None:
+    tokens = {"access_token": "at-1", "id_token": id_token(provider_key), "refresh_token": "rt-1"}
+    upstream.on("POST", f"{ISSUER}/token", json_response(tokens))
+    assert make(upstream).complete(callback()).grant == {"refresh_token": "rt-1", "sub": "alice"}
+
+
+def test_without_a_refresh_token_nothing_is_kept(upstream: FakeHttp) -> None:
+    assert make(upstream).complete(callback()).grant is None
+
+
+@pytest.mark.parametrize(("answered", "kept"), [("rt-2", "rt-2"), (None, "rt-1")])
+def test_a_refresh_keeps_the_rotated_token_or_the_old_one(upstream: FakeHttp, answered: str | None, kept: str) -> None:
+    body = {"access_token": "at-1", **({"refresh_token": answered} if answered else {})}
+    upstream.on("POST", f"{ISSUER}/token", json_response(body))
+
+    refreshed = make(upstream).refresh({"refresh_token": "rt-1", "sub": "alice"}, NOW)
+
+    [request] = [r for r in upstream.requests if r["method"] == "POST"]
+    assert request["form"] == {"grant_type": "refresh_token", "refresh_token": "rt-1"}
+    assert request["headers"]["Authorization"].startswith("Basic ")
+    assert refreshed.grant == {"refresh_token": kept, "sub": "alice"}
+    assert refreshed.person == {"name": "Alice", "email": "alice@example.com"}
+
+
+def test_an_invalid_grant_ends_the_session(upstream: FakeHttp) -> None:
+    upstream.on("POST", f"{ISSUER}/token", json_response({"error": "invalid_grant"}, 400))
+    with pytest.raises(RefreshRejected):
+        make(upstream).refresh({"refresh_token": "rt-1", "sub": "alice"}, NOW)
+
+
+def test_a_refreshed_id_token_for_another_subject_is_refused(
+    upstream: FakeHttp, provider_key: rsa.RSAPrivateKey
+) -> None:
+    token = id_token(provider_key, sub="mallory", nonce=None, at_hash=None)
+    upstream.on("POST", f"{ISSUER}/token", json_response({"access_token": "at-1", "id_token": token}))
+    with pytest.raises(InvalidToken, match="subject"):
+        make(upstream).refresh({"refresh_token": "rt-1", "sub": "alice"}, NOW)
+
+
+def test_revocation_sends_the_refresh_token_with_client_authentication(upstream: FakeHttp) -> None:
+    upstream.on(
+        "GET",
+        f"{ISSUER}/.well-known/openid-configuration",
+        json_response({**DISCOVERY, "revocation_endpoint": f"{ISSUER}/revoke"}),
+    )
+    upstream.on("POST", f"{ISSUER}/revoke", json_response({}))
+
+    make(upstream).revoke({"refresh_token": "rt-1", "sub": "alice"})
+
+    [request] = [r for r in upstream.requests if r["url"] == f"{ISSUER}/revoke"]
+    assert request["form"] == {"token": "rt-1", "token_type_hint": "refresh_token"}
+    assert request["headers"]["Authorization"].startswith("Basic ")

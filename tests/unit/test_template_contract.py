@@ -60,9 +60,15 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
 
 
 def test_functions_get_only_the_aws_actions_they_use() -> None:
-    table = {PHYSICAL["Table"]["Arn"]}
+    table, session_key = {PHYSICAL["Table"]["Arn"]}, {PHYSICAL["SessionKey"]["Arn"]}
     assert grants("LoginFunction", PARAMETERS) == {"dynamodb:PutItem": table}
-    assert grants("SessionFunction", PARAMETERS) == {"dynamodb:GetItem": table, "dynamodb:DeleteItem": table}
+    assert grants("SessionFunction", PARAMETERS) == {
+        "dynamodb:GetItem": table,
+        "dynamodb:DeleteItem": table,
+        "dynamodb:UpdateItem": table,  # the single-flight refresh lease
+        "kms:Decrypt": session_key,  # opens a session's sealed refresh token
+        "kms:Encrypt": session_key,  # seals the rotated one
+    }
 
 
 @pytest.mark.parametrize(
@@ -81,7 +87,10 @@ def test_the_callback_reaches_only_the_secrets_and_keys_of_configured_providers(
     assert allowed["dynamodb:DeleteItem"] == allowed["dynamodb:PutItem"] == {PHYSICAL["Table"]["Arn"]}
     assert allowed["secretsmanager:GetSecretValue"] == secrets | key_arns
     assert allowed.get("kms:Decrypt", set()) == key_arns
-    assert set(allowed) <= {"dynamodb:DeleteItem", "dynamodb:PutItem", "kms:Decrypt", "secretsmanager:GetSecretValue"}
+    assert allowed["kms:Encrypt"] == {PHYSICAL["SessionKey"]["Arn"]}  # seals refresh tokens
+    assert set(allowed) <= {
+        "dynamodb:DeleteItem", "dynamodb:PutItem", "kms:Decrypt", "kms:Encrypt", "secretsmanager:GetSecretValue"
+    }  # fmt: skip
 
 
 def test_the_table_is_on_demand_encrypted_recoverable_and_expires_items() -> None:

@@ -104,5 +104,12 @@ class InvalidToken(LoginError):
     code = "invalid_token"
 
 
+class RefreshRejected(GatewayError):
+    """The provider no longer honours the refresh token (``invalid_grant``): the session must end."""
+
+    code = "not_authenticated"
+    status = 401
+
+
 class ConfigurationError(GatewayError):
     """The deployment's settings are invalid; raised at start-up, never per request."""

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -27,13 +27,25 @@ from .errors import (
     LoginError,
     NotAuthenticated,
     ProviderError,
+    RefreshRejected,
     UnknownProvider,
 )
 from .observability import log_unexpected, logger
-from .providers import AuthorizationRequest, Callback, Provider, PublishesKeys, Toolkit, build_providers
+from .providers import (
+    AuthorizationRequest,
+    Callback,
+    Provider,
+    PublishesKeys,
+    Refreshes,
+    Toolkit,
+    build_providers,
+)
+from .sealing import GrantSealer
 from .settings import Settings, settings
-from .store import LoginTransaction, Session, Store
+from .store import LoginTransaction, Session, Store, digest
 
+REFRESH_LEASE_SECONDS = 30
+"""How long one request may hold a session's refresh; longer than a refresh's bounded provider calls."""
 MAX_RETURN_TO_LENGTH = 1024
 MAX_PARAM_LENGTH = 4096
 """Longer state or code values are not from a real provider; refuse them before any lookup."""
@@ -72,11 +84,13 @@ class Gateway:
         config: Settings,
         store: Store,
         providers: Mapping[str, Provider],
+        sealer: GrantSealer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = config
         self._store = store
         self._providers = providers
+        self._sealer = sealer
         self._clock = clock
 
     def provider_list(self) -> list[dict[str, str]]:
@@ -136,8 +150,19 @@ class Gateway:
             if previous_session_id:  # a session id set before login never survives it (no fixation)
                 self._store.delete_session(previous_session_id)
             session_id = secrets.token_urlsafe(32)
-            expires_at = int(self._clock()) + self._settings.session_ttl_seconds
-            session = Session(provider.id, identity.sub, identity.person, expires_at, identity.authentication)
+            now = int(self._clock())
+            sealed = None
+            if identity.grant and self._sealer is not None:
+                sealed = self._sealer.seal(identity.grant, digest(session_id))
+            session = Session(
+                provider_id=provider.id,
+                sub=identity.sub,
+                person=identity.person,
+                expires_at=now + self._settings.session_ttl_seconds,
+                authentication=identity.authentication,
+                sealed_grant=sealed,
+                refreshed_at=now,
+            )
             self._store.put_session(session_id, session)
         except GatewayError as error:
             raise self._failed(provider.id, error, txn.return_to, consumed=True) from None
@@ -151,17 +176,56 @@ class Gateway:
             max_age=self._settings.session_ttl_seconds,
         )
 
-    def current_session(self, session_id: str | None) -> Session:
-        """The caller's live session; NotAuthenticated when there is none."""
-        session = self._store.get_session(session_id, int(self._clock())) if session_id else None
-        if session is None:
+    def current_session(self, session_id: str | None, refresh: bool = False) -> Session:
+        """The caller's live session, refreshed from the provider when asked or stale; NotAuthenticated when
+        there is none (or the provider no longer honours it)."""
+        now = int(self._clock())
+        session = self._store.get_session(session_id, now) if session_id else None
+        if session is None or session_id is None:
             raise NotAuthenticated("no live session")
+        after = self._settings.refresh_after_seconds
+        stale = after > 0 and now - session.refreshed_at >= after
+        if (refresh or stale) and session.sealed_grant is not None:
+            return self._refresh(session_id, session, now)
         return session
 
     def logout(self, session_id: str | None) -> None:
-        """Delete the session server-side (idempotent: logging out twice is fine)."""
-        if session_id:
+        """Revoke the provider's refresh token where it can, and delete the session (idempotent)."""
+        if not session_id:
+            return
+        session = self._store.get_session(session_id, int(self._clock()))
+        provider = self._providers.get(session.provider_id) if session else None
+        if session and session.sealed_grant and self._sealer and isinstance(provider, Refreshes):
+            try:
+                provider.revoke(self._sealer.unseal(session.sealed_grant, digest(session_id)))
+            except GatewayError as error:  # logging out must work even when the provider is down
+                logger.warning("revocation failed", extra={"provider": provider.id, "detail": error.detail})
+        self._store.delete_session(session_id)
+
+    def _refresh(self, session_id: str, session: Session, now: int) -> Session:
+        """One refresh at a time per session: a concurrent request gets the current data, so a rotated
+        refresh token is spent exactly once; a refused refresh token ends the session."""
+        provider = self._providers.get(session.provider_id)
+        if not isinstance(provider, Refreshes) or self._sealer is None:
+            return session
+        leased = self._store.lease_refresh(session_id, now, REFRESH_LEASE_SECONDS)
+        if leased is None or leased.sealed_grant is None:
+            return session
+        session, context = leased, digest(session_id)
+        try:
+            refreshed = provider.refresh(self._sealer.unseal(leased.sealed_grant, context), now)
+        except RefreshRejected:
             self._store.delete_session(session_id)
+            logger.info("session ended: refresh refused", extra={"provider": provider.id})
+            raise NotAuthenticated("refresh refused") from None
+        except GatewayError:
+            self._store.release_refresh(session_id)
+            raise
+        sealed = self._sealer.seal(refreshed.grant, context)
+        if not self._store.save_refresh(session_id, refreshed.person, sealed, now):
+            raise NotAuthenticated("the session ended during its refresh")
+        logger.info("session refreshed", extra={"provider": provider.id})
+        return replace(session, person=refreshed.person, sealed_grant=sealed, refreshed_at=now)
 
     def _provider(self, provider_id: str) -> Provider:
         provider = self._providers.get(provider_id)
@@ -216,7 +280,8 @@ class Gateway:
 def gateway() -> Gateway:
     """The container's gateway, built once from the environment's settings."""
     config = settings()
-    return Gateway(config, Store(config.table_name), build_providers(config, Toolkit(config)))
+    sealer = GrantSealer(config.session_key_arn) if config.session_key_arn else None
+    return Gateway(config, Store(config.table_name), build_providers(config, Toolkit(config)), sealer)
 
 
 def pkce_challenge(verifier: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import jwt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15 as _PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from joserfc import jwe
 from joserfc.errors import JoseError
@@ -30,7 +31,7 @@ from joserfc.registry import HeaderParameter
 
 from .errors import InvalidToken, ProviderUnavailable
 from .http import HttpClient
-from .keys import DecryptionFailed, KeyUnavailable, OaepHash, PrivateKey
+from .keys import DecryptionFailed, KeyUnavailable, OaepHash, PrivateKey, SigningAlgorithm
 
 CLOCK_SKEW_SECONDS = 60
 """The one tolerance for clocks that disagree, used for every time claim the gateway checks."""
@@ -132,8 +133,11 @@ def verify_signed_jwt(token: str, policy: IdTokenPolicy, jwks: JwksCache) -> dic
     return _verified_payload(token, _jws_header(token, policy.algorithms), policy, jwks)
 
 
-def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonce: str, now: int) -> None:
-    """OIDC Core 3.1.3.7 checks, with the clock passed in so tests can fix it."""
+def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonce: str | None, now: int) -> None:
+    """OIDC Core 3.1.3.7 checks, with the clock passed in so tests can fix it.
+
+    ``nonce`` is None only for ID tokens from a refresh (OIDC Core 12.2), which carry no new nonce.
+    """
     if claims.get("iss") != policy.issuer:
         _reject("iss does not match the provider's issuer")
     audience = claims.get("aud")
@@ -150,7 +154,9 @@ def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonc
     if iat > now + CLOCK_SKEW_SECONDS or iat < now - MAX_ID_TOKEN_AGE_SECONDS - CLOCK_SKEW_SECONDS:
         _reject("iat is in the future or stale")
     token_nonce = claims.get("nonce")
-    if not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
+    if nonce is not None and (
+        not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode())
+    ):
         _reject("nonce missing or does not match")
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
@@ -173,9 +179,10 @@ def decrypt_nested_jws(token: str, key: PrivateKey, algorithms: Collection[str])
     return text
 
 
-def sign_client_assertion(key: PrivateKey, claims: Mapping[str, Any]) -> str:
-    """An ES256 ``private_key_jwt`` client assertion, signed through the key interface (KMS Sign or a PEM)."""
-    return jwt.encode(dict(claims), _DelegatedEcKey(key), algorithm="ES256", headers={"kid": key.key_id, "typ": "JWT"})
+def sign_client_assertion(key: PrivateKey, claims: Mapping[str, Any], alg: SigningAlgorithm = "ES256") -> str:
+    """A ``private_key_jwt`` client assertion (ES256 or RS256), signed through the key interface (KMS or PEM)."""
+    signer = _DelegatedEcKey(key) if alg == "ES256" else _DelegatedRsaKey(key)
+    return jwt.encode(dict(claims), signer, algorithm=alg, headers={"kid": key.key_id, "typ": "JWT"})
 
 
 def new_dpop_key() -> ec.EllipticCurvePrivateKey:
@@ -369,7 +376,7 @@ class _DelegatedEcKey(ec.EllipticCurvePrivateKey):
     ) -> bytes:
         if not isinstance(signature_algorithm.algorithm, hashes.SHA256):
             raise ValueError("only ES256 signatures are delegated")
-        return self._key.ecdsa_sign(bytes(data))
+        return self._key.sign(bytes(data), "ES256")
 
     def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
         if not isinstance(peer_public_key.curve, ec.SECP256R1):
@@ -401,10 +408,11 @@ class _DelegatedRsaJwk(RSAKey):
 
 
 class _DelegatedRsaKey(rsa.RSAPrivateKey):
-    """Lets joserfc unwrap a JWE content key through the key interface (KMS Decrypt or the PEM backend).
+    """Lets joserfc unwrap a JWE content key, and PyJWT sign RS256, through the key interface (KMS or a PEM).
 
-    joserfc's RSA-OAEP algorithms call ``decrypt(encrypted_key, padding)`` on the private key object; every
-    other private-key capability is refused, since a KMS key's private half is not available to export.
+    joserfc's RSA-OAEP algorithms call ``decrypt(encrypted_key, padding)``; PyJWT's RS256 calls
+    ``sign(data, PKCS1v15(), SHA256())``. Every other private-key capability is refused, since a KMS key's
+    private half is not available to export.
     """
 
     _OAEP_HASHES: Mapping[str, OaepHash] = {"sha1": "SHA-1", "sha256": "SHA-256"}
@@ -431,8 +439,11 @@ class _DelegatedRsaKey(rsa.RSAPrivateKey):
     def public_key(self) -> rsa.RSAPublicKey:
         raise NotImplementedError("not needed to decrypt")
 
-    def sign(self, data: bytes, padding: padding.AsymmetricPadding, algorithm: Any) -> bytes:
-        raise NotImplementedError("a decryption key does not sign")
+    def sign(self, data: bytes | bytearray | memoryview, padding: padding.AsymmetricPadding, algorithm: Any) -> bytes:
+        """PyJWT's RS256 asks for PKCS#1 v1.5 with SHA-256; nothing else is delegated."""
+        if not isinstance(padding, _PKCS1v15) or not isinstance(algorithm, hashes.SHA256):
+            raise ValueError("only RS256 signatures are delegated")
+        return self._key.sign(bytes(data), "RS256")
 
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         raise NotImplementedError("the private key is not exportable")

@@ -44,6 +44,10 @@ class Settings:
     login_ttl_seconds: int
     secret_cache_seconds: int
     http_timeout_seconds: float
+    session_key_arn: str | None
+    """KMS key that seals upstream refresh tokens in sessions. None: refresh tokens are not kept."""
+    refresh_after_seconds: int
+    """/api/me refreshes a session whose data is older than this (0: only when asked with ?refresh=true)."""
     providers: tuple[ProviderSettings, ...]
 
     def redirect_uri(self, provider_id: str, request_origin: str) -> str:
@@ -71,6 +75,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         login_ttl_seconds=login_ttl,
         secret_cache_seconds=_int(environ, "GATEWAY_SECRET_CACHE_SECONDS", 300, minimum=0),
         http_timeout_seconds=float(_int(environ, "GATEWAY_HTTP_TIMEOUT_SECONDS", 10, minimum=1)),
+        session_key_arn=environ.get("GATEWAY_SESSION_KEY_ARN", "").strip() or None,
+        refresh_after_seconds=_int(environ, "GATEWAY_REFRESH_AFTER_SECONDS", 0, minimum=0),
         providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS")),
     )
 

@@ -56,6 +56,10 @@ class Session:
     person: dict[str, Any]
     expires_at: int
     authentication: dict[str, Any] = field(default_factory=dict)
+    sealed_grant: bytes | None = None
+    """The provider grant (refresh token), sealed by :mod:`singpass_gateway.sealing`."""
+    refreshed_at: int = 0
+    """When the person data was last read from the provider (login or refresh)."""
 
 
 class Store:
@@ -126,7 +130,10 @@ class Store:
             "person": {"S": json.dumps(session.person, separators=(",", ":"))},
             "authentication": {"S": json.dumps(session.authentication, separators=(",", ":"))},
             "expires_at": {"N": str(session.expires_at)},
+            "refreshed_at": {"N": str(session.refreshed_at)},
         }
+        if session.sealed_grant is not None:
+            item["grant"] = {"B": session.sealed_grant}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get_session(self, session_id: str, now: int) -> Session | None:
@@ -135,13 +142,62 @@ class Store:
         item = response.get("Item")
         if not item or int(item["expires_at"]["N"]) <= now:
             return None
-        return Session(
-            provider_id=item["provider"]["S"],
-            sub=item["sub"]["S"],
-            person=json.loads(item["person"]["S"]),
-            expires_at=int(item["expires_at"]["N"]),
-            authentication=json.loads(item["authentication"]["S"]) if "authentication" in item else {},
+        return _session(item)
+
+    def lease_refresh(self, session_id: str, now: int, seconds: int) -> Session | None:
+        """Take the session's refresh lease, so one request at a time spends its refresh token; the session as
+        it is at that moment (its latest sealed grant: one read earlier may hold a grant already spent).
+
+        None when another request holds an unexpired lease (it will store the rotated token) or the session
+        is gone or expired.
+        """
+        item = self._conditional_update(
+            session_id,
+            UpdateExpression="SET refresh_lease = :until",
+            ConditionExpression=(
+                "attribute_exists(pk) AND expires_at > :now"
+                " AND (attribute_not_exists(refresh_lease) OR refresh_lease < :now)"
+            ),
+            ExpressionAttributeValues={":until": {"N": str(now + seconds)}, ":now": {"N": str(now)}},
+            ReturnValues="ALL_NEW",
         )
+        return _session(item) if item else None
+
+    def save_refresh(self, session_id: str, person: dict[str, Any], sealed_grant: bytes, now: int) -> bool:
+        """Store a refresh's result and release the lease; False when the session ended meanwhile."""
+        saved = self._conditional_update(
+            session_id,
+            UpdateExpression="SET person = :person, #grant = :grant, refreshed_at = :now REMOVE refresh_lease",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#grant": "grant"},
+            ExpressionAttributeValues={
+                ":person": {"S": json.dumps(person, separators=(",", ":"))},
+                ":grant": {"B": sealed_grant},
+                ":now": {"N": str(now)},
+            },
+        )
+        return saved is not None
+
+    def release_refresh(self, session_id: str) -> None:
+        self._conditional_update(
+            session_id, UpdateExpression="REMOVE refresh_lease", ConditionExpression="attribute_exists(pk)"
+        )
+
+    def _conditional_update(self, session_id: str, **kwargs: Any) -> dict[str, Any] | None:
+        """An UpdateItem on the session: its returned attributes (empty unless asked for), or None when its
+        condition does not hold."""
+        try:
+            response = aws.dynamodb().update_item(
+                TableName=self._table, Key={"pk": {"S": "session#" + digest(session_id)}}, **kwargs
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise _unavailable("UpdateItem", error) from None
+        except BotoCoreError as error:
+            raise _unavailable("UpdateItem", error) from None
+        attributes: dict[str, Any] = response.get("Attributes", {})
+        return attributes
 
     def delete_session(self, session_id: str) -> None:
         self._call("delete_item", Key={"pk": {"S": "session#" + digest(session_id)}})
@@ -151,6 +207,18 @@ class Store:
             return getattr(aws.dynamodb(), operation)(TableName=self._table, **kwargs)
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(operation, error) from None
+
+
+def _session(item: dict[str, Any]) -> Session:
+    return Session(
+        provider_id=item["provider"]["S"],
+        sub=item["sub"]["S"],
+        person=json.loads(item["person"]["S"]),
+        expires_at=int(item["expires_at"]["N"]),
+        authentication=json.loads(item["authentication"]["S"]) if "authentication" in item else {},
+        sealed_grant=bytes(item["grant"]["B"]) if "grant" in item else None,
+        refreshed_at=int(item["refreshed_at"]["N"]) if "refreshed_at" in item else 0,
+    )
 
 
 def _refusal(old_item: dict[str, Any] | None, provider_id: str, binding: str) -> GatewayError:

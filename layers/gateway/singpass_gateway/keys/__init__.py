@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-
 from ..errors import ConfigurationError, GatewayError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
     from ..secrets import SecretCache
 
 OaepHash = Literal["SHA-1", "SHA-256"]
+SigningAlgorithm = Literal["ES256", "RS256"]
+"""JWS algorithms the gateway signs with (client assertions): ECDSA P-256 or RSASSA-PKCS1-v1_5, SHA-256."""
 """RSA-OAEP's hash: SHA-1 for JOSE ``RSA-OAEP``, SHA-256 for ``RSA-OAEP-256``."""
 
 
@@ -52,8 +54,8 @@ class PrivateKey(Protocol):
         """Decrypt an RSA-OAEP ciphertext, such as a JWE's encrypted content key."""
         ...
 
-    def ecdsa_sign(self, message: bytes) -> bytes:
-        """ECDSA P-256 with SHA-256 over ``message``: a DER signature (client assertions)."""
+    def sign(self, message: bytes, alg: SigningAlgorithm) -> bytes:
+        """Sign ``message`` (client assertions): ES256 gives a DER ECDSA signature, RS256 a PKCS#1 v1.5 one."""
         ...
 
     def ecdh(self, peer: ec.EllipticCurvePublicKey) -> bytes:

@@ -11,14 +11,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from .. import aws
-from . import DecryptionFailed, KeyUnavailable, OaepHash
+from . import DecryptionFailed, KeyUnavailable, OaepHash, SigningAlgorithm
 
 if TYPE_CHECKING:
-    from mypy_boto3_kms.literals import EncryptionAlgorithmSpecType
+    from mypy_boto3_kms.literals import EncryptionAlgorithmSpecType, SigningAlgorithmSpecType
 
 _OAEP_ALGORITHMS: dict[OaepHash, EncryptionAlgorithmSpecType] = {
     "SHA-1": "RSAES_OAEP_SHA_1",
     "SHA-256": "RSAES_OAEP_SHA_256",
+}
+
+
+_SIGNING_ALGORITHMS: dict[SigningAlgorithm, SigningAlgorithmSpecType] = {
+    "ES256": "ECDSA_SHA_256",
+    "RS256": "RSASSA_PKCS1_V1_5_SHA_256",
 }
 
 
@@ -42,9 +48,9 @@ class KmsKey:
         plaintext: bytes = response["Plaintext"]
         return plaintext
 
-    def ecdsa_sign(self, message: bytes) -> bytes:
+    def sign(self, message: bytes, alg: SigningAlgorithm) -> bytes:
         response = self._call(
-            "sign", KeyId=self._key_id, Message=message, MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256"
+            "sign", KeyId=self._key_id, Message=message, MessageType="RAW", SigningAlgorithm=_SIGNING_ALGORITHMS[alg]
         )
         signature: bytes = response["Signature"]
         return signature

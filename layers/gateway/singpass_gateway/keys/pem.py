@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
-from . import DecryptionFailed, KeyUnavailable, OaepHash
+from . import DecryptionFailed, KeyUnavailable, OaepHash, SigningAlgorithm
 
 if TYPE_CHECKING:
     from ..secrets import SecretCache
@@ -44,8 +44,13 @@ class PemKey:
     def key_id(self) -> str:
         return thumbprint(self.public_key())
 
-    def ecdsa_sign(self, message: bytes) -> bytes:
-        return self._ec_key().sign(message, ec.ECDSA(hashes.SHA256()))
+    def sign(self, message: bytes, alg: SigningAlgorithm) -> bytes:
+        if alg == "ES256":
+            return self._ec_key().sign(message, ec.ECDSA(hashes.SHA256()))
+        key = self._private_key()
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise KeyUnavailable(f"{self._secret_arn} does not hold an RSA private key")
+        return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
     def ecdh(self, peer: ec.EllipticCurvePublicKey) -> bytes:
         try:

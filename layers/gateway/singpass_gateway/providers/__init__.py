@@ -69,6 +69,30 @@ class Identity:
     person: dict[str, Any]
     authentication: dict[str, Any] = field(default_factory=dict)
     """How the person authenticated (``acr``, ``amr``), when the provider says."""
+    grant: dict[str, str] | None = None
+    """What lets the provider be asked again without the person (a refresh token and what binds it); the
+    session keeps it sealed with KMS, never readable by the browser or a database reader."""
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A refreshed login: the person as the provider now describes them, and the grant to use next time."""
+
+    person: dict[str, Any]
+    grant: dict[str, str]
+
+
+@runtime_checkable
+class Refreshes(Protocol):
+    """A provider whose logins can be refreshed (refresh tokens) and revoked (RFC 7009)."""
+
+    def refresh(self, grant: dict[str, str], now: int) -> Refreshed:
+        """Use the grant's refresh token; RefreshRejected when the provider no longer honours it."""
+        ...
+
+    def revoke(self, grant: dict[str, str]) -> None:
+        """Revoke the grant's refresh token where the provider supports it (best effort)."""
+        ...
 
 
 class Provider(Protocol):

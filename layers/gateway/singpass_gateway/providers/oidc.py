@@ -18,16 +18,19 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable
+from ..errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
 from ..person import normalise
 from ..settings import ProviderSettings, base_url
-from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Toolkit, oauth
+from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, oauth
+
+if TYPE_CHECKING:
+    from ..keys import SigningAlgorithm
 
 DISCOVERY_MAX_AGE_SECONDS = 3600
 ASSERTION_LIFETIME_SECONDS = 60
@@ -48,9 +51,10 @@ ENCRYPTION_ALGORITHMS = (
 """JWE algorithms accepted by default: ECDH-ES key agreement only (never RSA1_5, never PBES2, no ``dir``)."""
 OPTIONS = {
     "issuer", "client_id", "client_auth", "client_secret_arn", "signing_key_arn", "assertion_audience",
-    "scopes", "id_token_algorithms", "discovery", "authorization_endpoint", "token_endpoint",
+    "assertion_algorithm", "scopes", "id_token_algorithms", "discovery", "authorization_endpoint", "token_endpoint",
     "userinfo_endpoint", "jwks_uri", "pushed_authorization_request_endpoint", "pushed_authorization",
     "dpop", "decryption_key_arn", "encryption_algorithms", "person_claim", "authorization_params", "userinfo",
+    "revocation_endpoint",
 }  # fmt: skip
 
 
@@ -61,6 +65,7 @@ class Endpoints:
     jwks: str
     userinfo: str | None
     par: str | None
+    revocation: str | None
     requires_par: bool
     iss_parameter: bool
     """The provider promises the RFC 9207 ``iss`` parameter, so a callback without it is refused."""
@@ -75,6 +80,7 @@ class OidcConfig:
     client_secret_arn: str | None
     signing_key_arn: str | None
     assertion_audience: str
+    assertion_algorithm: SigningAlgorithm
     scopes: tuple[str, ...]
     id_token_algorithms: tuple[str, ...]
     authorization_params: dict[str, str]
@@ -115,6 +121,9 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
         client_secret_arn=None if private_key_jwt else options.arn("client_secret_arn"),
         signing_key_arn=options.arn("signing_key_arn") if private_key_jwt else None,
         assertion_audience=options.choice("assertion_audience", ("issuer", "token_endpoint"), "token_endpoint"),
+        assertion_algorithm=cast(
+            "SigningAlgorithm", options.choice("assertion_algorithm", ("ES256", "RS256"), "ES256")
+        ),
         scopes=scopes,
         id_token_algorithms=options.strings("id_token_algorithms", ("RS256", "ES256", "PS256")),
         authorization_params=extra,
@@ -136,6 +145,7 @@ def _explicit_endpoints(options: Options) -> Endpoints:
         jwks=options.url("jwks_uri"),
         userinfo=options.optional_url("userinfo_endpoint"),
         par=par,
+        revocation=options.optional_url("revocation_endpoint"),
         requires_par=False,
         iss_parameter=False,
     )
@@ -190,12 +200,7 @@ class OidcProvider:
         self._check_issuer_parameter(callback, endpoints)
         dpop_key = jose.dpop_key_from_text(callback.remembered["dpop_key"]) if self._config.dpop else None
         tokens = self._exchange_code(callback, endpoints, dpop_key)
-        policy = jose.IdTokenPolicy(
-            issuer=self._config.issuer,
-            client_id=self._config.client_id,
-            jwks_url=endpoints.jwks,
-            algorithms=self._config.id_token_algorithms,
-        )
+        policy = self._policy(endpoints)
         id_token = self._signed_form(tokens["id_token"], required_encryption=self._decryption_key is not None)
         claims = jose.verify_id_token(
             id_token, policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
@@ -206,7 +211,76 @@ class OidcProvider:
             userinfo = claims
         person = self._person(userinfo)
         authentication: dict[str, Any] = {name: claims[name] for name in ("acr", "amr") if name in claims}
-        return Identity(sub=claims["sub"], person=person, authentication=authentication)
+        grant = self._grant(tokens, claims["sub"], callback.remembered) if tokens.get("refresh_token") else None
+        return Identity(sub=claims["sub"], person=person, authentication=authentication, grant=grant)
+
+    def refresh(self, grant: dict[str, str], now: int) -> Refreshed:
+        """RFC 6749 §6 with the same client authentication (and DPoP key) as the login; a rotated refresh token
+        replaces the old one, an unrotated one is kept. A new ID token must be for the same issuer and subject."""
+        from .. import jose
+
+        endpoints = self._endpoints()
+        dpop_key = jose.dpop_key_from_text(grant["dpop_key"]) if "dpop_key" in grant else None
+        form = {"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
+
+        def send(nonce: str | None) -> HttpResponse:
+            auth_form, headers = self._client_authentication(endpoints, now)
+            if dpop_key is not None:
+                headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", endpoints.token, now, nonce)
+            return self._toolkit.http.post_form(endpoints.token, {**form, **auth_form}, headers)
+
+        response = self._send(send, endpoints.token, dpop_key is not None)
+        if response.status == 400 and oauth.oauth_error(response) == "invalid_grant":
+            raise RefreshRejected("the provider no longer honours the refresh token")
+        tokens = oauth.token_response(
+            response, require_id_token=False, token_type="DPoP" if dpop_key is not None else "Bearer"
+        )
+        if "id_token" in tokens:
+            self._check_refreshed_id_token(tokens, grant["sub"], endpoints, now)
+        if self._config.fetch_userinfo and endpoints.userinfo:
+            policy = self._policy(endpoints)
+            userinfo = self._userinfo(endpoints.userinfo, tokens["access_token"], grant["sub"], policy, dpop_key)
+            person = self._person(userinfo)
+        else:
+            person = {}
+        next_grant = {**grant, "refresh_token": tokens.get("refresh_token") or grant["refresh_token"]}
+        return Refreshed(person=person, grant=next_grant)
+
+    def revoke(self, grant: dict[str, str]) -> None:
+        endpoints = self._endpoints()
+        if endpoints.revocation is None:
+            return
+        form, headers = self._client_authentication(endpoints, int(time.time()))
+        token = {"token": grant["refresh_token"], "token_type_hint": "refresh_token"}
+        response = self._toolkit.http.post_form(endpoints.revocation, {**token, **form}, headers)
+        if response.status != 200:
+            raise ProviderUnavailable(f"revocation answered HTTP {response.status}")
+
+    def _grant(self, tokens: dict[str, Any], sub: str, remembered: Mapping[str, str]) -> dict[str, str]:
+        """What a later refresh needs: the refresh token, the subject it must stay bound to, the DPoP key."""
+        grant = {"refresh_token": str(tokens["refresh_token"]), "sub": sub}
+        if "dpop_key" in remembered:
+            grant["dpop_key"] = remembered["dpop_key"]
+        return grant
+
+    def _check_refreshed_id_token(self, tokens: dict[str, Any], sub: str, endpoints: Endpoints, now: int) -> None:
+        from .. import jose
+
+        id_token = self._signed_form(tokens["id_token"], required_encryption=self._decryption_key is not None)
+        claims = jose.verify_signed_jwt(id_token, self._policy(endpoints), self._toolkit.jwks)
+        jose.check_id_token_claims(claims, self._policy(endpoints), nonce=None, now=now)
+        if claims.get("sub") != sub:
+            raise InvalidToken("a refreshed ID token names another subject")
+
+    def _policy(self, endpoints: Endpoints) -> Any:
+        from .. import jose
+
+        return jose.IdTokenPolicy(
+            issuer=self._config.issuer,
+            client_id=self._config.client_id,
+            jwks_url=endpoints.jwks,
+            algorithms=self._config.id_token_algorithms,
+        )
 
     def client_jwks(self) -> list[dict[str, Any]]:
         """The public keys this client signs and decrypts with, as registered with the provider."""
@@ -286,6 +360,7 @@ class OidcProvider:
                     "exp": now + ASSERTION_LIFETIME_SECONDS,
                     "jti": secrets.token_urlsafe(32),
                 },
+                self._config.assertion_algorithm,
             )
             form = {
                 "client_id": self._config.client_id,
@@ -392,6 +467,7 @@ class OidcProvider:
                 jwks=_endpoint(document, "jwks_uri"),
                 userinfo=_optional_endpoint(document, "userinfo_endpoint"),
                 par=_optional_endpoint(document, "pushed_authorization_request_endpoint"),
+                revocation=_optional_endpoint(document, "revocation_endpoint"),
                 requires_par=document.get("require_pushed_authorization_requests") is True,
                 iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
             )
