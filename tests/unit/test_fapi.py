@@ -207,7 +207,7 @@ def test_a_login_binds_every_step_to_one_dpop_key_and_decrypts_both_tokens(upstr
     assert userinfo["headers"]["Authorization"] == "DPoP at-1"
     proof = decode(userinfo["headers"]["DPoP"])[1]
     expected_ath = base64.urlsafe_b64encode(hashlib.sha256(b"at-1").digest()).rstrip(b"=").decode()
-    assert (proof["htm"], proof["htu"], proof["ath"]) == ("GET", f"{ISSUER}/userinfo", expected_ath)
+    assert (proof["htm"], proof["htu"], proof["ath"], proof["iat"]) == ("GET", f"{ISSUER}/userinfo", expected_ath, NOW)
     assert "ath" not in decode(token["headers"]["DPoP"])[1]
     assert identity.person == {"name": "TAN HENG HUAT"}
     assert identity.authentication == {"acr": "urn:singpass:authentication:loa:2", "amr": ["pwd", "swk"]}

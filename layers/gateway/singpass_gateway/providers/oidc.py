@@ -206,7 +206,9 @@ class OidcProvider:
             id_token, policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
         )
         if self._config.fetch_userinfo and endpoints.userinfo:
-            userinfo = self._userinfo(endpoints.userinfo, tokens["access_token"], claims["sub"], policy, dpop_key)
+            userinfo = self._userinfo(
+                endpoints.userinfo, tokens["access_token"], claims["sub"], policy, dpop_key, callback.now
+            )
         else:
             userinfo = claims
         person = self._person(userinfo)
@@ -239,7 +241,7 @@ class OidcProvider:
             self._check_refreshed_id_token(tokens, grant["sub"], endpoints, now)
         if self._config.fetch_userinfo and endpoints.userinfo:
             policy = self._policy(endpoints)
-            userinfo = self._userinfo(endpoints.userinfo, tokens["access_token"], grant["sub"], policy, dpop_key)
+            userinfo = self._userinfo(endpoints.userinfo, tokens["access_token"], grant["sub"], policy, dpop_key, now)
             person = self._person(userinfo)
         else:
             person = {}
@@ -374,13 +376,13 @@ class OidcProvider:
             return {}, {"Authorization": oauth.basic_authorization(self._config.client_id, secret)}
         return {"client_id": self._config.client_id, "client_secret": secret}, {}
 
-    def _userinfo(self, url: str, access_token: str, sub: str, policy: Any, dpop_key: Any) -> dict[str, Any]:
+    def _userinfo(self, url: str, access_token: str, sub: str, policy: Any, dpop_key: Any, now: int) -> dict[str, Any]:
         from .. import jose
 
         def send(nonce: str | None) -> HttpResponse:
             if dpop_key is None:
                 return self._toolkit.http.get(url, headers={"Authorization": f"Bearer {access_token}"})
-            proof = jose.dpop_proof(dpop_key, "GET", url, int(time.time()), nonce, access_token)
+            proof = jose.dpop_proof(dpop_key, "GET", url, now, nonce, access_token)
             return self._toolkit.http.get(url, headers={"Authorization": f"DPoP {access_token}", "DPoP": proof})
 
         response = self._send(send, url, dpop_key is not None)
