@@ -204,7 +204,11 @@ class Gateway:
 
     def _refresh(self, session_id: str, session: Session, now: int) -> Session:
         """One refresh at a time per session: a concurrent request gets the current data, so a rotated
-        refresh token is spent exactly once; a refused refresh token ends the session."""
+        refresh token is spent exactly once; a refused refresh token ends the session.
+
+        If sealing or storing fails after the provider rotated the token, the new token is lost and the next
+        refresh ends the session: a clean logout, never a session holding a token the provider revoked.
+        """
         provider = self._providers.get(session.provider_id)
         if not isinstance(provider, Refreshes) or self._sealer is None:
             return session
