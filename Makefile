@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install dev test lint typecheck template unit integration e2e build deploy clean
+.PHONY: install dev test bench lint typecheck template unit integration e2e build deploy clean
 
 install: $(VENV)/.installed node_modules/.installed system-packages
 
@@ -38,6 +38,16 @@ dev: install
 test: install lint typecheck template
 	$(BIN)/pytest
 
+# Benchmarks (not part of `make test`): figures into bench/results.json and docs/performance.md. The official
+# sgID SDK, the CPU comparison's reference, pins an older `requests`, so it gets a virtualenv of its own.
+bench: install .bench/sdk-venv/.installed
+	$(BIN)/python -m bench
+
+.bench/sdk-venv/.installed:
+	$(PYTHON) -m venv .bench/sdk-venv
+	.bench/sdk-venv/bin/pip install --quiet --disable-pip-version-check 'sgid-client==0.3.0'
+	touch $@
+
 unit: install
 	$(BIN)/pytest tests/unit
 
@@ -64,4 +74,4 @@ deploy: build
 	$(BIN)/sam deploy --guided
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .bench

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -70,6 +70,8 @@ class Invocation:
     init_cpu_seconds: float | None = None
     init_wall_seconds: float | None = None
     error: str | None = None
+    aws_calls: dict[str, int] = field(default_factory=dict)
+    """AWS API calls the handler made, by ``service.Operation`` (when the worker counts them)."""
 
 
 class _WorkerFailure(Exception):
@@ -381,6 +383,7 @@ def _invocation(reply: Mapping[str, Any], cold: bool) -> Invocation:
         init_cpu_seconds=None if init_cpu is None else float(init_cpu),
         init_wall_seconds=None if init_wall is None else float(init_wall),
         error=None if error is None else str(error),
+        aws_calls={str(name): int(count) for name, count in (reply.get("aws_calls") or {}).items()},
     )
 
 

@@ -66,6 +66,8 @@ class SandboxOptions:
     handler_log: IO[bytes] | None = None
     """Where the handlers' own log lines go (None: this process's stdout/stderr)."""
     max_workers: int = 4
+    count_aws_calls: bool = False
+    """Handlers report the AWS API calls each invocation made (benchmarks)."""
 
 
 @dataclass
@@ -82,7 +84,16 @@ class Sandbox:
     server: LocalApiServer
     functions: list[FunctionSpec]
     """The handlers as template.yaml defines them, with their resolved environment."""
+    pools: dict[str, FunctionPool] = field(default_factory=dict)
+    """Each function's containers, by logical id."""
+    aws_environment: dict[str, str] = field(default_factory=dict)
+    """What every handler gets beyond template.yaml: emulator endpoints, region, credentials, layer path."""
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def environment(self, logical_id: str) -> dict[str, str]:
+        """The whole environment a fresh container of ``logical_id`` starts with (benchmarks' cold starts)."""
+        [spec] = [spec for spec in self.functions if spec.logical_id == logical_id]
+        return {**spec.environment, **self.aws_environment}
 
     def aws_client(self, service: str) -> Any:
         """A boto3 client for the sandbox's DynamoDB Local or moto (for tests and inspection)."""
@@ -117,6 +128,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
 
         template = load_template(ROOT / "template.yaml")
         aws_env = _aws_environment(dynamodb_url, moto_url)
+        if options.count_aws_calls:
+            aws_env["SANDBOX_COUNT_AWS_CALLS"] = "1"
         creator = _ResourceCreator(template, dynamodb_url, moto_url)
         parameters = {
             "FrontendUrl": web_url,
@@ -174,6 +187,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             table_name=resources["Table"]["Ref"],
             server=server,
             functions=specs,
+            pools=pools,
+            aws_environment=aws_env,
             resources=resources,
         )
 

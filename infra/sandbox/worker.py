@@ -7,7 +7,10 @@ warm invocations, cold starts cost an import, and a crash takes only that contai
 Protocol (parent <-> worker): each message is a 4-byte big-endian length followed by that many bytes of
 JSON. The parent sends an event; the worker answers `{"response", "cpu_seconds", "wall_seconds"}` or
 `{"error": "<exception class>"}`; the first answer also carries `init_cpu_seconds`/`init_wall_seconds`.
-EOF on the input ends the worker. The handler's own stdout/stderr stay the process's, like Lambda logs.
+With ``SANDBOX_COUNT_AWS_CALLS=1`` each answer also carries ``aws_calls`` (``{"kms.Decrypt": 1, ...}``), counted
+at the botocore layer (one per API call, retries not counted); boto3 is then imported before the handler, so
+the init figures leave its import out. EOF on the input ends the worker. The handler's own stdout/stderr
+stay the process's, like Lambda logs.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import sys
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 _HEADER_BYTES = 4
+_AWS_CALLS: Counter[str] = Counter()
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 Handler = Callable[[Any, Any], Any]
@@ -107,8 +112,24 @@ def _load_handler(spec: str) -> Handler:
     return handler  # type: ignore[no-any-return]
 
 
+def _count_aws_calls() -> None:
+    """Count every AWS API call the handler makes, by service and operation (for benchmarks).
+
+    The hook goes on boto3's default session before the handler imports, so every client created later,
+    at import or on first use, copies it.
+    """
+    import boto3
+
+    def count(model: Any, **_: Any) -> None:
+        _AWS_CALLS[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    boto3._get_default_session().events.register("before-call", count)
+
+
 def _cold_start(options: _Options) -> tuple[Handler, dict[str, float]]:
     """Import the handler module - Lambda's init phase - and measure what it costs."""
+    if os.environ.get("SANDBOX_COUNT_AWS_CALLS") == "1":
+        _count_aws_calls()
     _enter_task_root(options.code_dir)
     cpu, wall = time.process_time(), time.perf_counter()
     handler = _load_handler(options.handler)
@@ -170,11 +191,15 @@ def _invoke(handler: Handler, event: Any, context: LambdaContext) -> dict[str, A
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-    return {
+    reply = {
         "response": response,
         "cpu_seconds": time.process_time() - cpu,
         "wall_seconds": time.perf_counter() - wall,
     }
+    if _AWS_CALLS:
+        reply["aws_calls"] = dict(_AWS_CALLS)
+        _AWS_CALLS.clear()
+    return reply
 
 
 def serve(options: _Options) -> int:

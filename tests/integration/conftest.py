@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.sandbox.browser import Browser
 from infra.sandbox.stack import Sandbox, SandboxOptions, run_sandbox
-from tests.integration.client import Browser
 
 
 @pytest.fixture(scope="session")

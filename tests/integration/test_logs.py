@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
-from tests.integration.client import Browser, provider_redirect, query
 
 
 @pytest.mark.parametrize("provider", ["sgid", "oidc", "singpass"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
+from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.stack import OIDC_ACCOUNT, Sandbox
-from tests.integration.client import Browser, provider_redirect, query
 
 
 def test_an_oidc_login_shows_the_persons_claims(sandbox: Sandbox, browser: Browser) -> None:

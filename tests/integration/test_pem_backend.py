@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.sandbox.browser import Browser
 from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox, SandboxOptions, run_sandbox
-from tests.integration.client import Browser
 
 
 @pytest.fixture(scope="module")

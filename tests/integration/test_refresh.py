@@ -9,8 +9,8 @@ from typing import Any
 import requests
 from singpass_gateway.store import digest
 
+from infra.sandbox.browser import Browser
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
-from tests.integration.client import Browser
 
 SESSION = "__Host-sgw_session"
 

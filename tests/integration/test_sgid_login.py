@@ -10,8 +10,8 @@ import requests
 from singpass_gateway.flows import pkce_challenge
 from singpass_gateway.store import digest
 
+from infra.sandbox.browser import Browser, cookie_attributes, items, provider_redirect, query, set_cookie_lines
 from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
-from tests.integration.client import Browser, cookie_attributes, items, provider_redirect, query, set_cookie_lines
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"

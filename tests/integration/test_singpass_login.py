@@ -5,8 +5,8 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
-from tests.integration.client import Browser, provider_redirect, query
 
 
 def test_a_singpass_login_shows_the_myinfo_person(sandbox: Sandbox, browser: Browser) -> None:

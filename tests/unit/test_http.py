@@ -84,3 +84,11 @@ def test_a_non_json_body_is_a_provider_failure(upstream: str) -> None:
     assert response.json() == {}
     with pytest.raises(ProviderUnavailable):
         type(response)(200, {}, b"<html>").json()
+
+
+def test_the_environment_is_read_for_proxies_once_not_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert HttpClient(timeout_seconds=5)._session.trust_env is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert HttpClient(timeout_seconds=5)._session.trust_env is True  # a configured proxy keeps working

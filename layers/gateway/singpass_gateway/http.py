@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,6 +52,9 @@ class HttpClient:
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers["User-Agent"] = "singpass-gateway"
+        # Without a proxy in the environment (Lambda's usual case), stop requests from re-reading the whole
+        # environment for proxies and ~/.netrc on every call; with one, keep its usual semantics (NO_PROXY).
+        self._session.trust_env = bool(getproxies())
 
     def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
         return self._request("GET", url, headers=headers)

@@ -1,4 +1,8 @@
-"""A scriptable browser and helpers for driving the gateway through the local API."""
+"""A scripted browser for the sandbox: drives logins through the local API the way a browser would.
+
+Used by the integration tests and the benchmarks. It keeps cookies as a browser on localhost does (``requests``
+will not send Secure cookies over http) and follows no redirect by itself, so every hop can be inspected.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
-from infra.sandbox.stack import Sandbox
+from .stack import Sandbox
 
 
 @dataclass
@@ -61,12 +65,13 @@ def provider_redirect(authorize_url: str) -> str:
     url = authorize_url
     for _ in range(10):
         response = provider.get(url, allow_redirects=False, timeout=30)
-        assert response.status_code in (302, 303), response.text[:200]
+        if response.status_code not in (302, 303):
+            raise RuntimeError(f"the provider answered {response.status_code} instead of redirecting")
         location = urljoin(url, response.headers["Location"])
         if urlsplit(location).netloc != urlsplit(authorize_url).netloc:
             return location
         url = location
-    raise AssertionError("the provider never redirected back")
+    raise RuntimeError("the provider never redirected back")
 
 
 def set_cookie_lines(response: requests.Response) -> list[str]:
