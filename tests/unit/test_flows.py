@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from singpass_gateway.errors import InvalidToken, NotAuthenticated
+from singpass_gateway.errors import InvalidToken, NotAuthenticated, ProviderUnavailable
 from singpass_gateway.flows import Gateway, LoginFailed
+from singpass_gateway.keys import KeyUnavailable
 from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
 from singpass_gateway.settings import load_settings
 from singpass_gateway.store import LoginTransaction, Session
@@ -46,13 +47,16 @@ class MemoryStore:
 class ScriptedProvider:
     id, name = "sgid", "sgID"
 
-    def __init__(self, outcome: Identity | Exception) -> None:
+    def __init__(self, outcome: Identity | Exception, fail_to_start: bool = False) -> None:
         self.outcome = outcome
+        self.fail_to_start = fail_to_start
         self.requests: list[AuthorizationRequest] = []
         self.callbacks: list[Callback] = []
 
     def authorize(self, request: AuthorizationRequest) -> Authorization:
         self.requests.append(request)
+        if isinstance(self.outcome, Exception) and self.fail_to_start:
+            raise self.outcome
         return Authorization("https://idp.example/authorize", {"dpop_key": "k-" + request.state})
 
     def complete(self, callback: Callback) -> Identity:
@@ -62,8 +66,10 @@ class ScriptedProvider:
         return self.outcome
 
 
-def gateway(outcome: Identity | Exception) -> tuple[Gateway, MemoryStore, ScriptedProvider]:
-    store, provider = MemoryStore(), ScriptedProvider(outcome)
+def gateway(
+    outcome: Identity | Exception, fail_to_start: bool = False
+) -> tuple[Gateway, MemoryStore, ScriptedProvider]:
+    store, provider = MemoryStore(), ScriptedProvider(outcome, fail_to_start)
     return Gateway(SETTINGS, store, {"sgid": provider}, clock=lambda: 1000.0), store, provider  # type: ignore[arg-type]
 
 
@@ -136,4 +142,24 @@ def test_a_bad_return_to_is_refused_before_the_provider_is_asked_anything() -> N
     with pytest.raises(InvalidReturnTo):
         flow.begin_login("sgid", "//evil.example", "https://x")
     assert provider.requests == []
+    assert store.transactions == {}
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ProviderUnavailable("PAR answered 503"), "provider_unavailable"),
+        (KeyUnavailable("KMS Sign failed"), "internal_error"),
+    ],
+)
+def test_a_login_the_provider_cannot_start_goes_back_with_a_code_and_stores_nothing(
+    error: Exception, code: str
+) -> None:
+    flow, store, _ = gateway(error, fail_to_start=True)
+
+    with pytest.raises(LoginFailed) as failure:
+        flow.begin_login("sgid", "/back", "https://x")
+
+    assert failure.value.location == f"https://app.example/back?error={code}"
+    assert failure.value.consumed is False
     assert store.transactions == {}

@@ -24,7 +24,6 @@ from .errors import (
     InvalidRequest,
     InvalidReturnTo,
     InvalidState,
-    LoginError,
     NotAuthenticated,
     ProviderError,
     RefreshRejected,
@@ -118,7 +117,7 @@ class Gateway:
             authorization = provider.authorize(
                 AuthorizationRequest(state, nonce, pkce_challenge(verifier), redirect_uri, now)
             )
-        except LoginError as error:  # e.g. a pushed authorization request the provider refused
+        except GatewayError as error:  # e.g. a refused pushed authorization request, or KMS failing to sign it
             raise self._failed(provider.id, error, return_to, consumed=False) from None
         txn = LoginTransaction(
             state=state,
