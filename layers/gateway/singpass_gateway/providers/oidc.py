@@ -224,14 +224,7 @@ class OidcProvider:
         endpoints = self._endpoints()
         dpop_key = jose.dpop_key_from_text(grant["dpop_key"]) if "dpop_key" in grant else None
         form = {"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
-
-        def send(nonce: str | None) -> HttpResponse:
-            auth_form, headers = self._client_authentication(endpoints, now)
-            if dpop_key is not None:
-                headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", endpoints.token, now, nonce)
-            return self._toolkit.http.post_form(endpoints.token, {**form, **auth_form}, headers)
-
-        response = self._send(send, endpoints.token, dpop_key is not None)
+        response = self._authenticated_post(endpoints.token, form, endpoints, dpop_key, now)
         if response.status == 400 and oauth.oauth_error(response) == "invalid_grant":
             raise RefreshRejected("the provider no longer honours the refresh token")
         tokens = oauth.token_response(
@@ -298,19 +291,9 @@ class OidcProvider:
 
     def _push(self, params: dict[str, str], endpoints: Endpoints, dpop_key: Any, now: int) -> str:
         """A pushed authorization request; its ``request_uri``."""
-        from .. import jose
-
         if not endpoints.par:
             raise ProviderUnavailable("the provider has no pushed authorization request endpoint")
-        par_url = endpoints.par
-
-        def send(nonce: str | None) -> HttpResponse:
-            form, headers = self._client_authentication(endpoints, now)
-            if dpop_key is not None:
-                headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", par_url, now, nonce)
-            return self._toolkit.http.post_form(par_url, {**params, **form}, headers)
-
-        response = self._send(send, par_url, dpop_key is not None)
+        response = self._authenticated_post(endpoints.par, params, endpoints, dpop_key, now)
         if response.status == 201:  # RFC 9126 answers 201 Created
             response = HttpResponse(200, response.headers, response.body)
         body = oauth.json_object(response, "pushed authorization request")
@@ -327,24 +310,30 @@ class OidcProvider:
             raise InvalidCallback("the callback's iss parameter names another issuer (mix-up)")
 
     def _exchange_code(self, callback: Callback, endpoints: Endpoints, dpop_key: Any) -> dict[str, Any]:
-        from .. import jose
-
         code_form = {
             "grant_type": "authorization_code",
             "code": callback.code,
             "redirect_uri": callback.redirect_uri,
             "code_verifier": callback.code_verifier,
         }
-
-        def send(nonce: str | None) -> HttpResponse:
-            form, headers = self._client_authentication(endpoints, callback.now)
-            if dpop_key is not None:
-                headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", endpoints.token, callback.now, nonce)
-            return self._toolkit.http.post_form(endpoints.token, {**code_form, **form}, headers)
-
-        response = self._send(send, endpoints.token, dpop_key is not None)
+        response = self._authenticated_post(endpoints.token, code_form, endpoints, dpop_key, callback.now)
         token_type = "DPoP" if dpop_key is not None else "Bearer"
         return oauth.token_response(response, require_id_token=True, token_type=token_type)
+
+    def _authenticated_post(
+        self, url: str, form: dict[str, str], endpoints: Endpoints, dpop_key: Any, now: int
+    ) -> HttpResponse:
+        """POST ``form`` as this client (PAR, code exchange, refresh): client authentication and, with a DPoP
+        key, a proof for ``url``, both made afresh for the nonce retry (a spent assertion ``jti`` is refused)."""
+        from .. import jose
+
+        def send(nonce: str | None) -> HttpResponse:
+            auth_form, headers = self._client_authentication(endpoints, now)
+            if dpop_key is not None:
+                headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", url, now, nonce)
+            return self._toolkit.http.post_form(url, {**form, **auth_form}, headers)
+
+        return self._send(send, url, dpop_key is not None)
 
     def _client_authentication(self, endpoints: Endpoints, now: int) -> tuple[dict[str, str], dict[str, str]]:
         """The form members and headers that authenticate this client; a fresh assertion every time."""
