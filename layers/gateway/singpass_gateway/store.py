@@ -124,7 +124,7 @@ class Store:
 
     def put_session(self, session_id: str, session: Session) -> None:
         item: dict[str, AttributeValueTypeDef] = {
-            "pk": {"S": "session#" + digest(session_id)},
+            "pk": _session_key(session_id),
             "provider": {"S": session.provider_id},
             "sub": {"S": session.sub},
             "person": {"S": json.dumps(session.person, separators=(",", ":"))},
@@ -138,7 +138,7 @@ class Store:
 
     def get_session(self, session_id: str, now: int) -> Session | None:
         """The live session for ``session_id``, or None when unknown or expired."""
-        response = self._call("get_item", Key={"pk": {"S": "session#" + digest(session_id)}}, ConsistentRead=True)
+        response = self._call("get_item", Key={"pk": _session_key(session_id)}, ConsistentRead=True)
         item = response.get("Item")
         if not item or int(item["expires_at"]["N"]) <= now:
             return None
@@ -187,9 +187,7 @@ class Store:
         """An UpdateItem on the session: its returned attributes (empty unless asked for), or None when its
         condition does not hold."""
         try:
-            response = aws.dynamodb().update_item(
-                TableName=self._table, Key={"pk": {"S": "session#" + digest(session_id)}}, **kwargs
-            )
+            response = aws.dynamodb().update_item(TableName=self._table, Key={"pk": _session_key(session_id)}, **kwargs)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return None
@@ -200,13 +198,18 @@ class Store:
         return attributes
 
     def delete_session(self, session_id: str) -> None:
-        self._call("delete_item", Key={"pk": {"S": "session#" + digest(session_id)}})
+        self._call("delete_item", Key={"pk": _session_key(session_id)})
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
             return getattr(aws.dynamodb(), operation)(TableName=self._table, **kwargs)
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(operation, error) from None
+
+
+def _session_key(session_id: str) -> AttributeValueTypeDef:
+    """Sessions are stored under the hash of their id: a database reader cannot present them."""
+    return {"S": "session#" + digest(session_id)}
 
 
 def _session(item: dict[str, Any]) -> Session:
