@@ -27,6 +27,8 @@ def me(request: web.Request) -> web.Response:
         "person": session.person,
         "authentication": session.authentication,
     }
+    if session.provenance:
+        body["provenance"] = session.provenance
     return web.json_response(200, body)
 
 

@@ -1,6 +1,6 @@
 """MyInfo attribute objects become plain values."""
 
-from singpass_gateway.person import normalise
+from singpass_gateway.person import normalise, provenance
 
 
 def test_myinfo_attributes_become_plain_values() -> None:
@@ -59,3 +59,19 @@ def test_myinfo_attributes_become_plain_values() -> None:
 def test_anything_but_an_object_is_no_person() -> None:
     assert normalise(["not", "an", "object"]) == {}
     assert normalise(None) == {}
+
+
+def test_source_classification_and_last_update_are_kept_per_attribute() -> None:
+    person = {
+        "name": {"value": "TAN HENG HUAT", "source": "1", "classification": "C", "lastupdated": "2020-02-04"},
+        "email": {"value": "a@b.sg", "source": "2", "classification": "C"},
+        "regadd": {"type": "Unformatted", "line1": {"value": "1 JALAN"}, "source": "1", "unavailable": False},
+        "nationality": "NA",
+        "noa": {"amount": {"value": 1}},
+    }
+    assert provenance(person) == {
+        "name": {"source": "1", "classification": "C", "lastupdated": "2020-02-04"},
+        "email": {"source": "2", "classification": "C"},
+        "regadd": {"source": "1"},
+    }
+    assert provenance("not an object") == {}

@@ -79,6 +79,13 @@ class ProviderError(LoginError):
     code = "provider_error"
 
 
+class ProviderMaintenance(LoginError):
+    """The provider says it is down for maintenance (MyInfo's ``503``, OAuth's ``temporarily_unavailable``)."""
+
+    code = "provider_maintenance"
+    status = 503
+
+
 class InvalidCallback(LoginError):
     """The callback carried neither a code nor an error."""
 
@@ -96,6 +103,27 @@ class TokenRejected(LoginError):
     """The provider's token endpoint refused the code exchange (reused or expired code, bad client auth)."""
 
     code = "token_rejected"
+
+
+class RequestUnauthorized(LoginError):
+    """The provider refused the gateway's signed request (MyInfo 401): signature, timestamp, nonce, client id or
+    secret, or attributes that differ from what the person consented to."""
+
+    code = "request_unauthorized"
+
+
+class RequestForbidden(LoginError):
+    """The provider refused this client or URL (MyInfo 403/404 at the token step): attributes not allowed for
+    the service, a service not registered, or a wrong API URL. A deployment problem, not the person's."""
+
+    code = "request_forbidden"
+
+
+class NoMyinfoProfile(LoginError):
+    """MyInfo has no profile for the person (MyInfo 404 at the person step), e.g. a Singpass account that
+    is less than a day old."""
+
+    code = "no_myinfo_profile"
 
 
 class InvalidToken(LoginError):

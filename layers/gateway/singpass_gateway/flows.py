@@ -26,6 +26,7 @@ from .errors import (
     InvalidState,
     NotAuthenticated,
     ProviderError,
+    ProviderMaintenance,
     RefreshRejected,
     UnknownProvider,
 )
@@ -48,6 +49,8 @@ REFRESH_LEASE_SECONDS = 30
 MAX_RETURN_TO_LENGTH = 1024
 MAX_PARAM_LENGTH = 4096
 """Longer state or code values are not from a real provider; refuse them before any lookup."""
+MAINTENANCE_ERRORS = frozenset({"503", "temporarily_unavailable"})
+"""Callback ``error`` values that mean "down for maintenance, try later" (MyInfo v3's and OAuth's)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class Gateway:
                 authentication=identity.authentication,
                 sealed_grant=sealed,
                 refreshed_at=now,
+                provenance=identity.provenance,
             )
             self._store.put_session(session_id, session)
         except GatewayError as error:
@@ -253,6 +257,8 @@ class Gateway:
         if error is not None:
             if error == "access_denied":
                 raise AccessDenied("the person did not consent")
+            if error in MAINTENANCE_ERRORS:
+                raise ProviderMaintenance(f"provider error {error[:40]!r}")
             raise ProviderError(f"provider error {error[:40]!r}")
         code = params.get("code", "")
         if not code:

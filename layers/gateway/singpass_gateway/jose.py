@@ -38,6 +38,9 @@ CLOCK_SKEW_SECONDS = 60
 MAX_ID_TOKEN_AGE_SECONDS = 600
 """An ID token issued longer ago than a whole login transaction may live is stale."""
 MAX_TOKEN_BYTES = 16 * 1024
+MAX_DOCUMENT_BYTES = 1024 * 1024
+"""Person data (userinfo, MyInfo person) can be far larger than a token: a full MyInfo profile with CPF
+contributions runs to tens of kilobytes. Bounded by what the HTTP client reads anyway."""
 MAX_JWKS_KEYS = 32
 
 
@@ -128,9 +131,31 @@ def _check_at_hash(at_hash: object, access_token: str, alg: str) -> None:
         _reject("at_hash does not match the access token")
 
 
-def verify_signed_jwt(token: str, policy: IdTokenPolicy, jwks: JwksCache) -> dict[str, Any]:
+def verify_signed_jwt(
+    token: str, policy: IdTokenPolicy, jwks: JwksCache, max_bytes: int = MAX_TOKEN_BYTES
+) -> dict[str, Any]:
     """A JWS's payload once its signature verifies with the provider's keys (claims are the caller's job)."""
-    return _verified_payload(token, _jws_header(token, policy.algorithms), policy, jwks)
+    return _verified_payload(token, _jws_header(token, policy.algorithms, max_bytes), policy, jwks)
+
+
+def verify_with_public_keys(
+    token: str, keys: Collection[PublicKeyTypes], algorithms: Collection[str], max_bytes: int = MAX_TOKEN_BYTES
+) -> dict[str, Any]:
+    """A JWS's payload once it verifies with one of ``keys``: pinned keys (MyInfo v3's certificates), of which
+    there are two while the provider rotates, and no kid to choose between them."""
+    header = _jws_header(token, algorithms, max_bytes)
+    key_type = rsa.RSAPublicKey if _KEY_TYPES.get(header["alg"]) == "RSA" else ec.EllipticCurvePublicKey
+    for key in keys:
+        if not isinstance(key, key_type):
+            continue
+        try:
+            payload: dict[str, Any] = jwt.decode(token, key, algorithms=[header["alg"]], options=_SIGNATURE_ONLY)
+            return payload
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError as error:
+            _reject(f"JWS rejected: {type(error).__name__}")
+    _reject("signature does not verify with the pinned certificates")
 
 
 def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonce: str | None, now: int) -> None:
@@ -163,16 +188,20 @@ def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonc
         _reject("sub missing")
 
 
-def decrypt_with_private_key(token: str, key: PrivateKey, algorithms: Collection[str]) -> bytes:
+def decrypt_with_private_key(
+    token: str, key: PrivateKey, algorithms: Collection[str], max_bytes: int = 4 * MAX_TOKEN_BYTES
+) -> bytes:
     """Decrypt a compact JWE whose content key is wrapped to one of the gateway's RSA keys (KMS or PEM)."""
     delegated = _DelegatedRsaKey(key)
-    return _decrypt(token, _DelegatedRsaJwk(delegated, delegated), algorithms)
+    return _decrypt(token, _DelegatedRsaJwk(delegated, delegated), algorithms, max_bytes)
 
 
-def decrypt_nested_jws(token: str, key: PrivateKey, algorithms: Collection[str]) -> str:
+def decrypt_nested_jws(
+    token: str, key: PrivateKey, algorithms: Collection[str], max_bytes: int = 4 * MAX_TOKEN_BYTES
+) -> str:
     """Decrypt a compact JWE (ECDH-ES through the key interface) that must wrap a compact JWS; the JWS."""
     delegated = _DelegatedEcKey(key)
-    inner = _decrypt(token, _DelegatedEcJwk(delegated, delegated), algorithms)
+    inner = _decrypt(token, _DelegatedEcJwk(delegated, delegated), algorithms, max_bytes)
     text = inner.decode("ascii", errors="replace").strip().strip('"')
     if text.count(".") != 2:
         _reject("the JWE does not wrap a signed JWT")
@@ -261,8 +290,10 @@ REPLICATED_CLAIMS = {
 """Header members providers may add to a JWE (oidc-provider does); anything else unknown is still refused."""
 
 
-def _decrypt(token: str, key: RSAKey | OctKey | ECKey, algorithms: Collection[str]) -> bytes:
-    if not isinstance(token, str) or len(token) > 4 * MAX_TOKEN_BYTES or token.count(".") != 4:
+def _decrypt(
+    token: str, key: RSAKey | OctKey | ECKey, algorithms: Collection[str], max_bytes: int = 4 * MAX_TOKEN_BYTES
+) -> bytes:
+    if not isinstance(token, str) or len(token) > max_bytes or token.count(".") != 4:
         _reject("not a compact JWE of acceptable size")
     registry = jwe.JWERegistry(header_registry=REPLICATED_CLAIMS, algorithms=list(algorithms))
     try:
@@ -273,8 +304,8 @@ def _decrypt(token: str, key: RSAKey | OctKey | ECKey, algorithms: Collection[st
         _reject(f"JWE rejected: {type(error).__name__}")
 
 
-def _jws_header(token: str, algorithms: Collection[str]) -> dict[str, Any]:
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or token.count(".") != 2:
+def _jws_header(token: str, algorithms: Collection[str], max_bytes: int = MAX_TOKEN_BYTES) -> dict[str, Any]:
+    if not isinstance(token, str) or len(token) > max_bytes or token.count(".") != 2:
         _reject("not a compact JWS of acceptable size")
     try:
         header = jwt.get_unverified_header(token)
@@ -292,19 +323,7 @@ def _verified_payload(token: str, header: Mapping[str, Any], policy: IdTokenPoli
         if key is None:
             continue
         try:
-            payload: dict[str, Any] = jwt.decode(
-                token,
-                key.key,
-                algorithms=[header["alg"]],
-                options={
-                    "verify_signature": True,
-                    "verify_aud": False,
-                    "verify_iss": False,
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
-            )
+            payload: dict[str, Any] = jwt.decode(token, key.key, algorithms=[header["alg"]], options=_SIGNATURE_ONLY)
             return payload
         except jwt.InvalidSignatureError:
             if header.get("kid"):
@@ -342,6 +361,15 @@ def _select_key(keys: list[JwksKey], header: Mapping[str, Any]) -> jwt.PyJWK | N
     return suitable[0].key if len(suitable) == 1 else None
 
 
+_SIGNATURE_ONLY: jwt.types.Options = {
+    "verify_signature": True,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+}
+"""PyJWT checks the signature only; claims are checked by the gateway's own code, with its clock."""
 _KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "ES384": "EC", "ES512": "EC"}
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 METADATA = frozenset({"classification", "source", "lastupdated", "unavailable"})
+PROVENANCE = ("source", "classification", "lastupdated")
+"""Kept per attribute for the frontend: ``source`` 1 government-verified, 2 user-provided, 3 not applicable,
+4 Singpass-verified; ``classification`` C (confidential); ``lastupdated`` a date."""
 MAX_DEPTH = 8
 
 
@@ -19,6 +22,19 @@ def normalise(person: object) -> dict[str, Any]:
     if not isinstance(person, dict):
         return {}
     return {str(name): plain(attribute) for name, attribute in person.items()}
+
+
+def provenance(person: object) -> dict[str, dict[str, str]]:
+    """Each top-level attribute's source, classification and last update, where MyInfo gives them."""
+    if not isinstance(person, dict):
+        return {}
+    described: dict[str, dict[str, str]] = {}
+    for name, attribute in person.items():
+        if isinstance(attribute, dict):
+            facts = {key: attribute[key] for key in PROVENANCE if isinstance(attribute.get(key), str)}
+            if facts:
+                described[str(name)] = facts
+    return described
 
 
 def plain(attribute: object, depth: int = 0) -> Any:

@@ -60,6 +60,8 @@ class Session:
     """The provider grant (refresh token), sealed by :mod:`singpass_gateway.sealing`."""
     refreshed_at: int = 0
     """When the person data was last read from the provider (login or refresh)."""
+    provenance: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per attribute, where MyInfo says it comes from (:func:`singpass_gateway.person.provenance`)."""
 
 
 class Store:
@@ -132,6 +134,8 @@ class Store:
             "expires_at": {"N": str(session.expires_at)},
             "refreshed_at": {"N": str(session.refreshed_at)},
         }
+        if session.provenance:
+            item["provenance"] = {"S": json.dumps(session.provenance, separators=(",", ":"))}
         if session.sealed_grant is not None:
             item["grant"] = {"B": session.sealed_grant}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -221,6 +225,7 @@ def _session(item: dict[str, Any]) -> Session:
         authentication=json.loads(item["authentication"]["S"]) if "authentication" in item else {},
         sealed_grant=bytes(item["grant"]["B"]) if "grant" in item else None,
         refreshed_at=int(item["refreshed_at"]["N"]) if "refreshed_at" in item else 0,
+        provenance=json.loads(item["provenance"]["S"]) if "provenance" in item else {},
     )
 
 

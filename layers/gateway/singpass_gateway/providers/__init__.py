@@ -25,6 +25,7 @@ PROVIDER_TYPES = {
     "sgid": "singpass_gateway.providers.sgid",
     "oidc": "singpass_gateway.providers.oidc",
     "singpass": "singpass_gateway.providers.singpass",
+    "myinfo-v3": "singpass_gateway.providers.myinfo_v3",
 }
 """Provider type → module; each module has ``create(settings, toolkit) -> Provider``."""
 
@@ -72,6 +73,8 @@ class Identity:
     grant: dict[str, str] | None = None
     """What lets the provider be asked again without the person (a refresh token and what binds it); the
     session keeps it sealed with KMS, never readable by the browser or a database reader."""
+    provenance: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per MyInfo attribute: its source, classification and last update (for the frontend to show)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,9 @@ class Options:
         if not value.startswith("arn:"):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be an ARN (secrets stay out of config)")
         return value
+
+    def optional_string(self, name: str) -> str | None:
+        return self.string(name) if self._entry.options.get(name) is not None else None
 
     def optional_url(self, name: str) -> str | None:
         return self.url(name) if self._entry.options.get(name) is not None else None

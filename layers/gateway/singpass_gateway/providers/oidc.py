@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 from ..errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
 from ..person import normalise
+from ..person import provenance as describe
 from ..settings import ProviderSettings, base_url
 from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, oauth
 
@@ -214,7 +215,10 @@ class OidcProvider:
         person = self._person(userinfo)
         authentication: dict[str, Any] = {name: claims[name] for name in ("acr", "amr") if name in claims}
         grant = self._grant(tokens, claims["sub"], callback.remembered) if tokens.get("refresh_token") else None
-        return Identity(sub=claims["sub"], person=person, authentication=authentication, grant=grant)
+        provenance = describe(userinfo.get(self._config.person_claim)) if self._config.person_claim else {}
+        return Identity(
+            sub=claims["sub"], person=person, authentication=authentication, grant=grant, provenance=provenance
+        )
 
     def refresh(self, grant: dict[str, str], now: int) -> Refreshed:
         """RFC 6749 §6 with the same client authentication (and DPoP key) as the login; a rotated refresh token
@@ -389,7 +393,9 @@ class OidcProvider:
         """A signed (and possibly encrypted) userinfo response: its signature, issuer and audience checked."""
         from .. import jose
 
-        claims = jose.verify_signed_jwt(self._signed_form(token, required_encryption=False), policy, self._toolkit.jwks)
+        limit = jose.MAX_DOCUMENT_BYTES  # userinfo carries the person data (Myinfo v5): larger than a token
+        signed = self._signed_form(token, required_encryption=False, max_bytes=limit)
+        claims = jose.verify_signed_jwt(signed, policy, self._toolkit.jwks, max_bytes=limit)
         if claims.get("iss") != self._config.issuer:
             raise InvalidToken("userinfo iss is not the provider's issuer")
         audience = claims.get("aud")
@@ -397,7 +403,7 @@ class OidcProvider:
             raise InvalidToken("userinfo aud is not exactly this client")
         return claims
 
-    def _signed_form(self, token: str, *, required_encryption: bool) -> str:
+    def _signed_form(self, token: str, *, required_encryption: bool, max_bytes: int | None = None) -> str:
         """The JWS inside an encrypted token (decrypting through the key interface), or the JWS itself."""
         from .. import jose
 
@@ -406,7 +412,8 @@ class OidcProvider:
         if token.count(".") == 4:
             if self._decryption_key is None:
                 raise InvalidToken("an encrypted token arrived but no decryption key is configured")
-            return jose.decrypt_nested_jws(token, self._decryption_key, self._config.encryption_algorithms)
+            limit = max_bytes or 4 * jose.MAX_TOKEN_BYTES
+            return jose.decrypt_nested_jws(token, self._decryption_key, self._config.encryption_algorithms, limit)
         if required_encryption:
             raise InvalidToken("the ID token must be encrypted")
         return token
