@@ -13,7 +13,9 @@ from .stack import SANDBOX_PERSONA, SandboxOptions, run_sandbox
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.sandbox", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="default 3000 ($PORT)")
-    parser.add_argument("--key-backend", choices=("kms", "pem"), default="kms", help="where sgID's key lives")
+    parser.add_argument(
+        "--key-backend", choices=("kms", "pem"), default="kms", help="where sgID's and MyInfo v3's keys live"
+    )
     args = parser.parse_args()
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # Ctrl-C, kill, closed terminal
@@ -25,10 +27,12 @@ def main() -> None:
             f"  MockPass (sgID):        {sandbox.mockpass_url}\n"
             f"  oidc-provider (OIDC):   {sandbox.oidc_url}\n"
             f"  FAPI 2.0 (Singpass):    {sandbox.fapi_url}\n"
+            f"  MockPass (MyInfo v3):   {sandbox.myinfo_v3_url}\n"
             f"  DynamoDB Local:         {sandbox.dynamodb_url}  (table {sandbox.table_name})\n"
             f"  moto (KMS, Secrets):    {sandbox.moto_url}\n\n"
             f'Open {sandbox.url} and click "Log in with Singpass app (sgID)"; in MockPass pick a persona,\n'
-            f'e.g. "{SANDBOX_PERSONA} [MyInfo]". Ctrl-C stops everything.\n',
+            f'e.g. "{SANDBOX_PERSONA} [MyInfo]". "Log in with MyInfo" adds MyInfo\'s consent page (press Submit);\n'
+            f'"Log in with Singpass" and "Log in with OIDC" take any password. Ctrl-C stops everything.\n',
             flush=True,
         )
         stop.wait()

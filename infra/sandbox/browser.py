@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -59,12 +60,20 @@ class Browser:
         return self.get(provider_redirect(authorize))
 
 
-def provider_redirect(authorize_url: str) -> str:
-    """Follow the provider's own redirects (no login pages in this sandbox) until it sends the browser back."""
+def provider_redirect(authorize_url: str, decision: str = "allow") -> str:
+    """Follow the provider's own redirects (no login pages in this sandbox) until it sends the browser back.
+
+    A consent form on the way (MockPass's MyInfo) is submitted with ``decision`` as a person would.
+    """
     provider = requests.Session()  # the provider's cookies, e.g. oidc-provider's interaction session
     url = authorize_url
     for _ in range(10):
         response = provider.get(url, allow_redirects=False, timeout=30)
+        if response.status_code == 200 and "<form" in response.text:
+            form = _Form.parse(response.text)
+            response = provider.post(
+                urljoin(url, form.action), data={**form.fields, "decision": decision}, allow_redirects=False, timeout=30
+            )
         if response.status_code not in (302, 303):
             raise RuntimeError(f"the provider answered {response.status_code} instead of redirecting")
         location = urljoin(url, response.headers["Location"])
@@ -72,6 +81,34 @@ def provider_redirect(authorize_url: str) -> str:
             return location
         url = location
     raise RuntimeError("the provider never redirected back")
+
+
+@dataclass
+class _Form:
+    """The first form of a page: where it posts, and its fields as a browser would submit them."""
+
+    action: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, page: str) -> _Form:
+        form = cls()
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+                attributes = {name: value or "" for name, value in attrs}
+                if tag == "form" and not form.action:
+                    form.action = attributes.get("action", "")
+                elif tag == "input" and attributes.get("name") and _submitted(attributes):
+                    form.fields[attributes["name"]] = attributes.get("value", "")
+
+        Parser().feed(page)
+        return form
+
+
+def _submitted(attributes: dict[str, str]) -> bool:
+    """Whether a browser submits this input: every one but the radio buttons not chosen."""
+    return attributes.get("type") != "radio" or "checked" in attributes
 
 
 def set_cookie_lines(response: requests.Response) -> list[str]:

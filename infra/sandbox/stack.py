@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -48,7 +49,15 @@ SGID_SCOPES = (
     "myinfo.mobile_number myinfo.registered_address"
 )
 """What the sandbox asks sgID for (not myinfo.vehicles: MockPass 4.3.4 encrypts it as garbage)."""
-SANDBOX_SECRETS = {"SgidClientSecret": "sandbox-sgid-client-secret", "OidcClientSecret": "sandbox-oidc-client-secret"}
+SANDBOX_SECRETS = {
+    "SgidClientSecret": "sandbox-sgid-client-secret",
+    "OidcClientSecret": "sandbox-oidc-client-secret",
+    "MyInfoV3ClientSecret": "sandbox-myinfo-client-secret",
+}
+MYINFO_V3_ATTRIBUTES = "uinfin,name,sex,dob,nationality,regadd,mobileno,email,marital,hdbtype,cpfemployers"
+"""What the sandbox's MyInfo v3 app asks for: identity, contacts, an address and a list (CPF employers)."""
+MOCKPASS_CERTIFICATE = ROOT / "node_modules" / "@opengovsg" / "mockpass" / "static" / "certs" / "spcp.crt"
+"""MockPass signs MyInfo v3 tokens and person data with this certificate's key."""
 SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd"
 """What the sandbox's Myinfo v5 app asks Singpass for (person_info attributes)."""
 OIDC_ACCOUNT = "tan-heng-huat"
@@ -60,7 +69,7 @@ class SandboxOptions:
     port: int = 0
     """Port of the local API and demo frontend (0: any free port)."""
     key_backend: str = "kms"
-    """Where sgID's decryption key lives: "kms" (a KMS key from template.yaml) or "pem" (a Secrets Manager PEM)."""
+    """Where sgID's and MyInfo v3's keys live: "kms" (KMS keys) or "pem" (Secrets Manager PEMs)."""
     show_login_page: bool = True
     """Providers show their login pages (a person chooses); False logs in SANDBOX_PERSONA / OIDC_ACCOUNT at once."""
     handler_log: IO[bytes] | None = None
@@ -78,6 +87,7 @@ class Sandbox:
     mockpass_url: str
     oidc_url: str
     fapi_url: str
+    myinfo_v3_url: str
     dynamodb_url: str
     moto_url: str
     table_name: str
@@ -122,9 +132,9 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         dynamodb_url = stack.enter_context(_dynamodb_local(workdir))
         port = options.port or _free_port()
         web_url = f"http://localhost:{port}"
-        mockpass_port, oidc_port, fapi_port = _free_port(), _free_port(), _free_port()
+        mockpass_port, oidc_port, fapi_port, myinfo_port = _free_port(), _free_port(), _free_port(), _free_port()
         mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
-        fapi_url = f"http://127.0.0.1:{fapi_port}"
+        fapi_url, myinfo_url = f"http://127.0.0.1:{fapi_port}", f"http://127.0.0.1:{myinfo_port}"
 
         template = load_template(ROOT / "template.yaml")
         aws_env = _aws_environment(dynamodb_url, moto_url)
@@ -143,15 +153,41 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "SingpassClientId": "sandbox-singpass-client",
             "SingpassIssuer": fapi_url,
             "SingpassScopes": SINGPASS_SCOPES,
+            "MyInfoV3ClientId": "STG-SANDBOX-MYINFO",
+            "MyInfoV3Environment": "test",  # MockPass below checks signatures and encrypts, as the test environment
+            "MyInfoV3ApiUrl": f"{myinfo_url}/myinfo/v3",
+            "MyInfoV3Attributes": MYINFO_V3_ATTRIBUTES,
+            "MyInfoV3Purpose": "Showing what the gateway hands a frontend",
+            "MyInfoV3Certificates": _base64_der(MOCKPASS_CERTIFICATE.read_bytes()),
         }
         if options.key_backend == "pem":
             parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
+            myinfo_key = creator.pem_secret(
+                "sandbox-myinfo-v3-key"
+            )  # one key pair, as MyInfo registers one certificate
+            parameters["MyInfoV3SigningKeyArn"] = parameters["MyInfoV3DecryptionKeyArn"] = myinfo_key
+        else:
+            parameters["MyInfoV3SigningKeyArn"] = creator.kms_key("RSA_2048", "SIGN_VERIFY")
+            parameters["MyInfoV3DecryptionKeyArn"] = creator.kms_key("RSA_2048", "ENCRYPT_DECRYPT")
         resources = creator.create_all(Resolver(template, parameters, region=REGION, account_id=ACCOUNT_ID))
         resolver = Resolver(template, parameters, resources, region=REGION, account_id=ACCOUNT_ID)
 
         public_key = workdir / "sgid-decryption-key.pub.pem"
         public_key.write_bytes(creator.public_key_pem(resolver.resolve(_sgid_key_reference(template))))
-        stack.enter_context(_mockpass(mockpass_port, public_key, options.show_login_page, workdir))
+        myinfo_client = _myinfo_client_keys(
+            creator.public_key_pem(parameters["MyInfoV3SigningKeyArn"]),
+            creator.public_key_pem(parameters["MyInfoV3DecryptionKeyArn"]),
+            workdir,
+        )
+        stack.enter_context(
+            _mockpass(
+                mockpass_port,
+                public_key,
+                options.show_login_page,
+                workdir,
+                {"MYINFO_PORT": str(myinfo_port), **myinfo_client},
+            )
+        )
         oidc_client = {
             "OIDC_CLIENT_ID": parameters["OidcClientId"],
             "OIDC_CLIENT_SECRET": SANDBOX_SECRETS["OidcClientSecret"],
@@ -182,6 +218,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             mockpass_url=mockpass_url,
             oidc_url=oidc_url,
             fapi_url=fapi_url,
+            myinfo_v3_url=myinfo_url,
             dynamodb_url=dynamodb_url,
             moto_url=moto_url,
             table_name=resources["Table"]["Ref"],
@@ -233,6 +270,12 @@ class _ResourceCreator:
         self._pem_public_keys[arn] = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        return arn
+
+    def kms_key(self, key_spec: str, key_usage: str) -> str:
+        """A KMS key of the sandbox's own (for keys template.yaml expects to be brought, e.g. MyInfo v3's)."""
+        metadata = self._kms.create_key(Description="sandbox", KeySpec=key_spec, KeyUsage=key_usage)["KeyMetadata"]
+        arn: str = metadata["Arn"]
         return arn
 
     def public_key_pem(self, reference: str) -> bytes:
@@ -363,10 +406,56 @@ def _wait_for_dynamodb(url: str, timeout_seconds: float = 30) -> None:
     raise RuntimeError(f"DynamoDB Local did not answer at {url} within {timeout_seconds:.0f} s")
 
 
+def _myinfo_client_keys(signing_public_pem: bytes, decryption_public_pem: bytes, workdir: Path) -> dict[str, str]:
+    """What MockPass's MyInfo needs of the client: the key PKI_SIGN verifies with, and a certificate to encrypt to.
+
+    MyInfo encrypts to the client's registered X.509 certificate. The sandbox's decryption key may live in KMS,
+    which cannot sign a certificate for itself, so a throw-away issuer signs one around its public key.
+    """
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sandbox MyInfo v3 client")]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sandbox issuer")]))
+        .public_key(serialization.load_pem_public_key(decryption_public_pem))  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=30))
+        .sign(issuer_key, hashes.SHA256())
+    )
+    certificate_path, public_key_path = workdir / "myinfo-client.crt", workdir / "myinfo-client-signing.pub.pem"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    public_key_path.write_bytes(signing_public_pem)
+    return {
+        "MYINFO_CLIENT_CERT_PATH": str(certificate_path),
+        "MYINFO_CLIENT_PUB_KEY": str(public_key_path),
+        "SERVICE_PROVIDER_MYINFO_SECRET": SANDBOX_SECRETS["MyInfoV3ClientSecret"],  # MockPass checks PKI_SIGN then
+    }
+
+
+def _base64_der(certificate_pem: bytes) -> str:
+    """A PEM certificate as the bare base64 DER that fits a template parameter."""
+    from cryptography import x509
+
+    return base64.b64encode(
+        x509.load_pem_x509_certificate(certificate_pem).public_bytes(serialization.Encoding.DER)
+    ).decode()
+
+
 @contextlib.contextmanager
-def _mockpass(port: int, public_key: Path, show_login_page: bool, workdir: Path) -> Iterator[None]:
+def _mockpass(
+    port: int, public_key: Path, show_login_page: bool, workdir: Path, myinfo: dict[str, str]
+) -> Iterator[None]:
     env = {
         **os.environ,
+        **myinfo,
         "MOCKPASS_PORT": str(port),
         "MOCKPASS_NRIC": SANDBOX_PERSONA,
         "SHOW_LOGIN_PAGE": "true" if show_login_page else "false",
@@ -375,6 +464,7 @@ def _mockpass(port: int, public_key: Path, show_login_page: bool, workdir: Path)
     # MockPass logs request bodies (client secrets included): its log stays in its own file.
     with _process(["node", str(ROOT / "infra" / "sandbox" / "mockpass.js")], workdir / "mockpass.log", env=env):
         _wait_for_port(port, "MockPass")
+        _wait_for_port(int(myinfo["MYINFO_PORT"]), "MockPass MyInfo v3")
         yield
 
 

@@ -83,3 +83,21 @@ def test_a_person_logs_in_with_singpass_fapi(page: Page, sandbox: Sandbox) -> No
     expect(person).to_contain_text("TAN HENG HUAT")
     expect(person).to_contain_text("BEDOK NORTH AVENUE 4")
     expect(page.locator("#provider")).to_contain_text("Singpass")
+
+
+def test_a_person_logs_in_with_myinfo_v3_and_consents(page: Page, sandbox: Sandbox) -> None:
+    page.goto(sandbox.url)
+    page.get_by_role("button", name="Log in with MyInfo").click()
+    page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v3_url) + r"/singpass/authorize"))
+    page.get_by_text("Login", exact=True).locator("visible=true").first.click()
+    page.locator("#id-input").fill(f"{SANDBOX_PERSONA} [MyInfo]")
+    page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v3_url) + r"/consent/oauth2/authorize"))
+    page.get_by_role("button", name="Submit").click()  # MyInfo's consent page, "Allow" chosen
+    page.wait_for_url(sandbox.url + "/")
+
+    person = page.locator("#person")
+    expect(person).to_contain_text("TAN HENG HUAT")
+    expect(person).to_contain_text("BEDOK NORTH AVENUE 4")
+    expect(person).to_contain_text("CRYSTAL HORSE INVEST PTE LTD")  # a list: CPF employers
+    expect(page.locator("#sub")).to_contain_text(SANDBOX_PERSONA)
+    expect(page.locator("#provider")).to_contain_text("MyInfo")

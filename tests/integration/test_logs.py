@@ -12,7 +12,7 @@ from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
 
 
-@pytest.mark.parametrize("provider", ["sgid", "oidc", "singpass"])
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "singpass", "myinfo-v3"])
 def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path, provider: str) -> None:
     browser = Browser(sandbox.url)
     start = handler_log.stat().st_size
@@ -48,5 +48,5 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
     for name, value in {**secrets, **personal}.items():
         for fragment in [value, *value.splitlines()]:
             assert fragment not in text, f"{name} appears in the logs"
-    for marker in ("eyJ", "Bearer ", "DPoP ", "BEGIN PRIVATE KEY", "/private", '"d":'):
+    for marker in ("eyJ", "Bearer ", "DPoP ", "PKI_SIGN", "BEGIN PRIVATE KEY", "/private", '"d":'):
         assert marker not in text, f"{marker!r} appears in the logs"

@@ -164,6 +164,7 @@ def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
         {"id": "sgid", "name": "Singpass app (sgID)"},
         {"id": "oidc", "name": "OIDC"},
         {"id": "singpass", "name": "Singpass"},
+        {"id": "myinfo-v3", "name": "MyInfo"},
     ]
 
 

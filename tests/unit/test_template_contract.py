@@ -118,7 +118,8 @@ def providers_json(parameters: dict[str, str]) -> list[Any]:
 @pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
 def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
     parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
-    [sgid, oidc, singpass] = providers_json(parameters)
+    [sgid, oidc, singpass, myinfo_v3] = providers_json(parameters)
+    assert myinfo_v3 is None  # switched off: no client id
     assert oidc is None  # switched off: no issuer
     assert singpass is None  # switched off: no client id
     assert sgid["scopes"] == ["openid", "myinfo.name", "myinfo.sex"]
@@ -127,7 +128,7 @@ def test_provider_configuration_resolves_to_valid_json_with_references_only(key_
 
 
 def test_an_oidc_only_deployment_configures_just_that_provider() -> None:
-    [sgid, oidc, singpass] = providers_json(
+    [sgid, oidc, singpass, _] = providers_json(
         {"FrontendUrl": "https://app.example.com", **OIDC, "OidcScopes": "openid email"}
     )
     assert sgid is None
@@ -148,7 +149,7 @@ SINGPASS = {"FrontendUrl": "https://app.example.com", "SingpassClientId": "sp-cl
 
 
 def test_a_singpass_deployment_creates_its_keys_and_references_them() -> None:
-    [sgid, oidc, singpass] = providers_json(SINGPASS)
+    [sgid, oidc, singpass, _] = providers_json(SINGPASS)
     assert (sgid, oidc) == (None, None)
     assert singpass == {
         "id": "singpass",
@@ -174,3 +175,59 @@ def test_singpass_keys_are_reachable_only_for_their_one_operation() -> None:
     assert "kms:Decrypt" not in callback
     assert grants("JwksFunction", SINGPASS)["kms:GetPublicKey"] == {signing, decryption}
     assert grants("JwksFunction", PARAMETERS) == {}  # without Singpass it reads no key at all
+
+
+MYINFO_V3 = {
+    "FrontendUrl": "https://app.example.com",
+    "MyInfoV3ClientId": "STG-CLIENT",
+    "MyInfoV3Environment": "test",
+    "MyInfoV3Certificates": "MIIBcert1,MIIBcert2",
+    "MyInfoV3Attributes": "uinfin,name,regadd",
+}
+
+
+def test_a_myinfo_v3_deployment_uses_one_stack_pem_for_signing_and_decryption() -> None:
+    [_, _, _, myinfo_v3] = providers_json(MYINFO_V3)
+    assert myinfo_v3 == {
+        "id": "myinfo-v3",
+        "type": "myinfo-v3",
+        "name": "MyInfo",
+        "environment": "test",
+        "api_url": None,
+        "client_id": "STG-CLIENT",
+        "client_secret_arn": "ref-MyInfoV3ClientSecret",
+        "signing_key_arn": "ref-MyInfoV3PrivateKey",
+        "decryption_key_arn": "ref-MyInfoV3PrivateKey",
+        "myinfo_certificates": ["MIIBcert1", "MIIBcert2"],
+        "attributes": ["uinfin", "name", "regadd"],
+        "purpose": "To verify your identity",
+    }
+    assert RESOURCES["MyInfoV3PrivateKey"]["Type"] == "AWS::SecretsManager::Secret"
+    assert RESOURCES["MyInfoV3PrivateKey"]["DeletionPolicy"] == "Retain"
+
+
+def test_myinfo_v3_keys_can_be_brought_separately_and_the_sandbox_needs_no_certificate() -> None:
+    signing, decryption = "arn:aws:kms:ap-southeast-1:1:key/sign", "arn:aws:kms:ap-southeast-1:1:key/decrypt"
+    parameters = {
+        **MYINFO_V3,
+        "MyInfoV3SigningKeyArn": signing,
+        "MyInfoV3DecryptionKeyArn": decryption,
+        "MyInfoV3Environment": "sandbox",
+        "MyInfoV3Certificates": "",
+        "MyInfoV3ApiUrl": "https://myinfo.example/gov/v3",
+    }
+    [_, _, _, myinfo_v3] = providers_json(parameters)
+    assert (myinfo_v3["signing_key_arn"], myinfo_v3["decryption_key_arn"]) == (signing, decryption)
+    assert (myinfo_v3["myinfo_certificates"], myinfo_v3["api_url"]) == (None, "https://myinfo.example/gov/v3")
+    callback = grants("CallbackFunction", parameters)
+    assert callback["kms:Sign"] == {signing}
+    assert callback["kms:Decrypt"] == {decryption}
+
+
+def test_myinfo_v3_secrets_are_reachable_by_the_callback_alone() -> None:
+    secret, key = "ref-MyInfoV3ClientSecret", "ref-MyInfoV3PrivateKey"
+    callback = grants("CallbackFunction", MYINFO_V3)
+    assert callback["secretsmanager:GetSecretValue"] == {secret, key}
+    assert grants("LoginFunction", MYINFO_V3) == grants("LoginFunction", PARAMETERS)  # authorise is unsigned
+    assert grants("SessionFunction", MYINFO_V3) == grants("SessionFunction", PARAMETERS)  # no refresh
+    assert grants("JwksFunction", MYINFO_V3) == {}

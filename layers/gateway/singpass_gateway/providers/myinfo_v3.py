@@ -77,7 +77,7 @@ def create(entry: ProviderSettings, toolkit: Toolkit) -> MyInfoV3Provider:
     return MyInfoV3Provider(
         entry,
         toolkit,
-        api_url=options.url("api_url", ENVIRONMENTS[environment]),
+        api_url=options.optional_url("api_url") or ENVIRONMENTS[environment],
         client_id=options.string("client_id"),
         client_secret_arn=options.arn("client_secret_arn"),
         signing_key_arn=options.arn("signing_key_arn") if signed else None,
