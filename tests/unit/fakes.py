@@ -19,8 +19,8 @@ class FakeHttp:
     def on(self, method: str, url: str, answer: Callable[..., HttpResponse] | HttpResponse) -> None:
         self.routes[(method, url)] = answer if callable(answer) else (lambda **_: answer)
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
-        return self._answer("GET", url, headers=dict(headers or {}))
+    def get(self, url: str, headers: Mapping[str, str] | None = None, *, single_use: bool = False) -> HttpResponse:
+        return self._answer("GET", url, headers=dict(headers or {}), single_use=single_use)
 
     def post_form(self, url: str, form: Mapping[str, str], headers: Mapping[str, str] | None = None) -> HttpResponse:
         return self._answer("POST", url, headers=dict(headers or {}), form=dict(form))

@@ -205,6 +205,7 @@ def test_a_login_binds_every_step_to_one_dpop_key_and_decrypts_both_tokens(upstr
     keys = [decode(request["headers"]["DPoP"])[0]["jwk"] for request in (par, token, userinfo)]
     assert keys[0] == keys[1] == keys[2]
     assert userinfo["headers"]["Authorization"] == "DPoP at-1"
+    assert userinfo["single_use"] is True  # a retried proof would be a replayed jti
     proof = decode(userinfo["headers"]["DPoP"])[1]
     expected_ath = base64.urlsafe_b64encode(hashlib.sha256(b"at-1").digest()).rstrip(b"=").decode()
     assert (proof["htm"], proof["htu"], proof["ath"], proof["iat"]) == ("GET", f"{ISSUER}/userinfo", expected_ath, NOW)

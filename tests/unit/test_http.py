@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+import requests
 from singpass_gateway.errors import ProviderUnavailable
 from singpass_gateway.http import MAX_BODY_BYTES, HttpClient
 
@@ -25,7 +26,7 @@ class Upstream(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         Upstream.hits[self.command + self.path] = Upstream.hits.get(self.command + self.path, 0) + 1
-        if self.path == "/unavailable":
+        if self.path.startswith("/unavailable"):
             self.send_response(503)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -72,6 +73,28 @@ def test_idempotent_gets_are_retried_but_a_token_post_is_not(upstream: str) -> N
     assert client.post_form(upstream + "/unavailable", {"code": "c"}).status == 503
     assert Upstream.hits["GET/unavailable"] == 3
     assert Upstream.hits["POST/unavailable"] == 1
+
+
+def test_a_get_carrying_a_single_use_proof_is_sent_once(upstream: str) -> None:
+    client = HttpClient(timeout_seconds=5)
+    assert client.get(upstream + "/unavailable-once", single_use=True).status == 503
+    assert Upstream.hits["GET/unavailable-once"] == 1
+
+
+def test_a_refused_connection_is_retried_for_a_plain_get_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = HttpClient(timeout_seconds=5)
+    calls: list[str] = []
+
+    def refuse(method: str, url: str, **_: object) -> None:
+        calls.append(method)
+        raise requests.ConnectionError("refused")
+
+    monkeypatch.setattr(client._session, "request", refuse)
+    with pytest.raises(ProviderUnavailable, match="ConnectionError"):
+        client.get("http://127.0.0.1:9/jwks")
+    with pytest.raises(ProviderUnavailable, match="ConnectionError"):
+        client.get("http://127.0.0.1:9/person", single_use=True)
+    assert calls == ["GET", "GET", "GET", "GET"]
 
 
 def test_oversized_bodies_are_refused(upstream: str) -> None:

@@ -262,6 +262,7 @@ def test_a_login_signs_both_calls_and_returns_the_verified_person(
         assert call["headers"]["Cache-Control"] == "no-cache"
         nonces.append(fields["nonce"])
     assert person_call["headers"]["Authorization"].endswith(f",Bearer {access_token_of(upstream)}")
+    assert person_call["single_use"] is True  # a retry would repeat its nonce, which MyInfo refuses
     assert len(set(nonces)) == 2
     assert all(len(nonce) >= 32 for nonce in nonces)
 

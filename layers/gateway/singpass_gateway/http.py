@@ -1,12 +1,15 @@
 """Outbound HTTP to identity providers: one pooled session, bounded timeouts, capped bodies, no body logging.
 
-Only idempotent GETs are retried (connection errors and 502/503/504): a token exchange spends a one-time code,
-so retrying it could only turn a slow success into a confusing ``invalid_grant``.
+Only plain GETs are retried (refused or dropped connections, and 502/503/504): a token exchange spends a one-time
+code, so retrying it could only turn a slow success into a confusing ``invalid_grant``; and a GET carrying a
+single-use proof (a ``PKI_SIGN`` nonce, a DPoP ``jti``) would be refused as a replay, hiding the real answer.
+A read that times out is not retried either: three of them would outlast the callback's own time limit.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +18,14 @@ from urllib.request import getproxies
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from .errors import ProviderUnavailable
 
 MAX_BODY_BYTES = 1024 * 1024
 """The largest provider response read; MyInfo person data is tens of kilobytes."""
+RETRIES = 2
+RETRY_STATUSES = frozenset({502, 503, 504})
+BACKOFF_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -41,14 +46,7 @@ class HttpClient:
     def __init__(self, timeout_seconds: float) -> None:
         self._timeout = (min(3.05, timeout_seconds), timeout_seconds)
         self._session = requests.Session()
-        retry = Retry(
-            total=2,
-            backoff_factor=0.2,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=(502, 503, 504),
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
+        adapter = HTTPAdapter(pool_maxsize=10)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers["User-Agent"] = "singpass-gateway"
@@ -56,8 +54,18 @@ class HttpClient:
         # environment for proxies and ~/.netrc on every call; with one, keep its usual semantics (NO_PROXY).
         self._session.trust_env = bool(getproxies())
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None) -> HttpResponse:
-        return self._request("GET", url, headers=headers)
+    def get(self, url: str, headers: Mapping[str, str] | None = None, *, single_use: bool = False) -> HttpResponse:
+        """GET ``url``, retried unless ``single_use``: the request carries a proof the provider accepts once."""
+        for attempt in range(1, 1 + (0 if single_use else RETRIES)):
+            try:
+                response = self._request("GET", url, headers=headers)
+            except _ConnectionFailed:
+                pass
+            else:
+                if response.status not in RETRY_STATUSES:
+                    return response
+            time.sleep(BACKOFF_SECONDS * attempt)
+        return self._request("GET", url, headers=headers)  # the last attempt, whatever it brings
 
     def post_form(self, url: str, form: Mapping[str, str], headers: Mapping[str, str] | None = None) -> HttpResponse:
         return self._request("POST", url, headers=headers, data=form)
@@ -70,7 +78,13 @@ class HttpClient:
                 return HttpResponse(response.status_code, response.headers, _read_capped(response))
         except requests.RequestException as error:
             # The class name says timeout / connection refused; the message could echo URLs with secrets.
-            raise ProviderUnavailable(f"{method} {_host(url)} failed: {type(error).__name__}") from None
+            # A read that timed out is a Timeout, not a ConnectionError: it is not worth another wait.
+            failed = _ConnectionFailed if isinstance(error, requests.ConnectionError) else ProviderUnavailable
+            raise failed(f"{method} {_host(url)} failed: {type(error).__name__}") from None
+
+
+class _ConnectionFailed(ProviderUnavailable):
+    """The provider was not reached, or dropped the connection (a plain GET may try again)."""
 
 
 def _read_capped(response: requests.Response) -> bytes:

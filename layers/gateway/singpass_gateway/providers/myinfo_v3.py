@@ -211,7 +211,7 @@ class MyInfoV3Provider:
         if self._signing_key is not None:
             authorization = f"{self._pki_sign(self._signing_key, 'GET', url, query)},{authorization}"
         headers = {"Authorization": authorization, "Cache-Control": "no-cache"}
-        response = self._toolkit.http.get(f"{url}?{_query(query)}", headers=headers)
+        response = self._toolkit.http.get(f"{url}?{_query(query)}", headers=headers, single_use=True)  # its nonce
         myinfo.raise_for_status(response, "person")
         if self._decryption_key is None:
             return response.json()

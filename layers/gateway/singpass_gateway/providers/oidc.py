@@ -376,7 +376,8 @@ class OidcProvider:
             if dpop_key is None:
                 return self._toolkit.http.get(url, headers={"Authorization": f"Bearer {access_token}"})
             proof = jose.dpop_proof(dpop_key, "GET", url, now, nonce, access_token)
-            return self._toolkit.http.get(url, headers={"Authorization": f"DPoP {access_token}", "DPoP": proof})
+            headers = {"Authorization": f"DPoP {access_token}", "DPoP": proof}
+            return self._toolkit.http.get(url, headers=headers, single_use=True)  # a replayed jti is refused
 
         response = self._send(send, url, dpop_key is not None)
         if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/jwt":
