@@ -268,6 +268,18 @@ def dpop_proof(
     return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": public_jwk})
 
 
+def jwe_key_id(token: str) -> str | None:
+    """The ``kid`` a compact JWE's protected header names (to pick the key), or None; nothing is trusted yet."""
+    if not isinstance(token, str) or token.count(".") != 4:
+        _reject("not a compact JWE")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(token.split(".", 1)[0] + "=="))
+    except (ValueError, TypeError):
+        _reject("unreadable JWE header")
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
 def decrypt_with_symmetric_jwk(token: str, jwk: Mapping[str, Any], algorithms: Collection[str]) -> bytes:
     """Decrypt a compact JWE with a symmetric JWK that an earlier decryption revealed (sgID's block key)."""
     try:

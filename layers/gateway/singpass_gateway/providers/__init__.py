@@ -26,6 +26,7 @@ PROVIDER_TYPES = {
     "oidc": "singpass_gateway.providers.oidc",
     "singpass": "singpass_gateway.providers.singpass",
     "myinfo-v3": "singpass_gateway.providers.myinfo_v3",
+    "myinfo-v4": "singpass_gateway.providers.myinfo_v4",
 }
 """Provider type → module; each module has ``create(settings, toolkit) -> Provider``."""
 
@@ -190,6 +191,15 @@ class Options:
         if not value.startswith("arn:"):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be an ARN (secrets stay out of config)")
         return value
+
+    def arns(self, name: str, *, required: bool) -> tuple[str, ...]:
+        """A list of key ARNs (several while keys rotate); an absent optional list is empty."""
+        if not required and not self._entry.options.get(name):
+            return ()
+        values = self.strings(name, ())
+        if not all(value.startswith("arn:") for value in values):
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} must list ARNs (secrets stay out of config)")
+        return values
 
     def optional_string(self, name: str) -> str | None:
         return self.string(name) if self._entry.options.get(name) is not None else None
