@@ -1,4 +1,5 @@
-"""GET /.well-known/jwks.json: the public keys providers verify client assertions with and encrypt to."""
+"""GET /.well-known/jwks.json (every provider's) and /.well-known/jwks/{provider} (one provider's): the public
+keys providers verify client assertions with and encrypt to."""
 
 from typing import Any
 
@@ -14,7 +15,7 @@ MAX_AGE_SECONDS = 300
 
 @web.guarded
 def jwks(request: web.Request) -> web.Response:
-    return web.public_json(GATEWAY.client_jwks(), MAX_AGE_SECONDS)
+    return web.public_json(GATEWAY.client_jwks(request.path_params.get("provider")), MAX_AGE_SECONDS)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from singpass_gateway.errors import InvalidToken, NotAuthenticated, ProviderUnavailable
+from singpass_gateway.errors import InvalidToken, NotAuthenticated, ProviderUnavailable, UnknownProvider
 from singpass_gateway.flows import Gateway, LoginFailed
 from singpass_gateway.keys import KeyUnavailable
 from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
@@ -163,3 +163,22 @@ def test_a_login_the_provider_cannot_start_goes_back_with_a_code_and_stores_noth
     assert failure.value.location == f"https://app.example/back?error={code}"
     assert failure.value.consumed is False
     assert store.transactions == {}
+
+
+class KeyPublisher(ScriptedProvider):
+    def __init__(self, provider_id: str, kids: list[str]) -> None:
+        super().__init__(Identity(sub="s", person={}))
+        self.id, self.kids = provider_id, kids
+
+    def client_jwks(self) -> list[dict[str, str]]:
+        return [{"kid": kid, "kty": "EC"} for kid in self.kids]
+
+
+def test_the_client_jwks_is_every_providers_keys_or_one_providers_alone() -> None:
+    providers = {"singpass": KeyPublisher("singpass", ["a", "shared"]), "myinfo-v4": KeyPublisher("myinfo-v4", ["b"])}
+    flow = Gateway(SETTINGS, MemoryStore(), providers)  # type: ignore[arg-type]
+
+    assert [key["kid"] for key in flow.client_jwks()["keys"]] == ["a", "shared", "b"]
+    assert [key["kid"] for key in flow.client_jwks("myinfo-v4")["keys"]] == ["b"]
+    with pytest.raises(UnknownProvider):
+        flow.client_jwks("nobody")

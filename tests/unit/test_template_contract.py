@@ -44,6 +44,7 @@ def test_each_route_of_the_contract_goes_to_its_function() -> None:
         "POST /auth/logout": "SessionFunction",
         "GET /api/providers": "SessionFunction",
         "GET /.well-known/jwks.json": "JwksFunction",
+        "GET /.well-known/jwks/{provider}": "JwksFunction",
     }
 
 
@@ -118,7 +119,8 @@ def providers_json(parameters: dict[str, str]) -> list[Any]:
 @pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
 def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
     parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
-    [sgid, oidc, singpass, myinfo_v3] = providers_json(parameters)
+    [sgid, oidc, singpass, myinfo_v3, myinfo_v4] = providers_json(parameters)
+    assert myinfo_v4 is None
     assert myinfo_v3 is None  # switched off: no client id
     assert oidc is None  # switched off: no issuer
     assert singpass is None  # switched off: no client id
@@ -128,7 +130,7 @@ def test_provider_configuration_resolves_to_valid_json_with_references_only(key_
 
 
 def test_an_oidc_only_deployment_configures_just_that_provider() -> None:
-    [sgid, oidc, singpass, _] = providers_json(
+    [sgid, oidc, singpass, _, _] = providers_json(
         {"FrontendUrl": "https://app.example.com", **OIDC, "OidcScopes": "openid email"}
     )
     assert sgid is None
@@ -149,7 +151,7 @@ SINGPASS = {"FrontendUrl": "https://app.example.com", "SingpassClientId": "sp-cl
 
 
 def test_a_singpass_deployment_creates_its_keys_and_references_them() -> None:
-    [sgid, oidc, singpass, _] = providers_json(SINGPASS)
+    [sgid, oidc, singpass, _, _] = providers_json(SINGPASS)
     assert (sgid, oidc) == (None, None)
     assert singpass == {
         "id": "singpass",
@@ -187,7 +189,7 @@ MYINFO_V3 = {
 
 
 def test_a_myinfo_v3_deployment_uses_one_stack_pem_for_signing_and_decryption() -> None:
-    [_, _, _, myinfo_v3] = providers_json(MYINFO_V3)
+    [_, _, _, myinfo_v3, _] = providers_json(MYINFO_V3)
     assert myinfo_v3 == {
         "id": "myinfo-v3",
         "type": "myinfo-v3",
@@ -216,7 +218,7 @@ def test_myinfo_v3_keys_can_be_brought_separately_and_the_sandbox_needs_no_certi
         "MyInfoV3Certificates": "",
         "MyInfoV3ApiUrl": "https://myinfo.example/gov/v3",
     }
-    [_, _, _, myinfo_v3] = providers_json(parameters)
+    [_, _, _, myinfo_v3, _] = providers_json(parameters)
     assert (myinfo_v3["signing_key_arn"], myinfo_v3["decryption_key_arn"]) == (signing, decryption)
     assert (myinfo_v3["myinfo_certificates"], myinfo_v3["api_url"]) == (None, "https://myinfo.example/gov/v3")
     callback = grants("CallbackFunction", parameters)
@@ -231,3 +233,57 @@ def test_myinfo_v3_secrets_are_reachable_by_the_callback_alone() -> None:
     assert grants("LoginFunction", MYINFO_V3) == grants("LoginFunction", PARAMETERS)  # authorise is unsigned
     assert grants("SessionFunction", MYINFO_V3) == grants("SessionFunction", PARAMETERS)  # no refresh
     assert grants("JwksFunction", MYINFO_V3) == {}
+
+
+MYINFO_V4 = {
+    "FrontendUrl": "https://app.example.com",
+    "MyInfoV4ClientId": "STG2-CLIENT",
+    "MyInfoV4Environment": "test",
+    "MyInfoV4PurposeId": "demo",
+    "MyInfoV4Scopes": "uinfin name",
+}
+
+
+def test_a_myinfo_v4_deployment_creates_its_ec_keys_and_references_them() -> None:
+    [*_, myinfo_v4] = providers_json(MYINFO_V4)
+    signing, decryption = PHYSICAL["MyInfoV4SigningKey"]["Arn"], PHYSICAL["MyInfoV4DecryptionKey"]["Arn"]
+    assert myinfo_v4 == {
+        "id": "myinfo-v4",
+        "type": "myinfo-v4",
+        "name": "MyInfo v4",
+        "environment": "test",
+        "api_url": None,
+        "authorise_jwks_url": None,
+        "myinfo_jwks_url": None,
+        "client_id": "STG2-CLIENT",
+        "purpose_id": "demo",
+        "signing_key_arn": signing,
+        "additional_signing_key_arns": [],
+        "decryption_key_arns": [decryption],
+        "scopes": ["uinfin", "name"],
+    }
+    assert RESOURCES["MyInfoV4SigningKey"]["Properties"]["KeySpec"] == "ECC_NIST_P256"
+    assert RESOURCES["MyInfoV4SigningKey"]["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    assert RESOURCES["MyInfoV4DecryptionKey"]["Properties"]["KeyUsage"] == "KEY_AGREEMENT"
+    callback = grants("CallbackFunction", MYINFO_V4)
+    assert callback["kms:Sign"] == {signing}
+    assert callback["kms:DeriveSharedSecret"] == {decryption}
+    assert grants("JwksFunction", MYINFO_V4)["kms:GetPublicKey"] == {signing, decryption}
+    assert grants("LoginFunction", MYINFO_V4) == grants("LoginFunction", PARAMETERS)
+
+
+def test_myinfo_v4_keys_being_rotated_are_published_accepted_and_granted() -> None:
+    keys = [f"arn:aws:kms:ap-southeast-1:1:key/{name}" for name in ("sig", "sig-next", "enc", "enc-next", "enc-old")]
+    parameters = {
+        **MYINFO_V4,
+        "MyInfoV4SigningKeyArn": keys[0],
+        "MyInfoV4AdditionalSigningKeyArns": keys[1],
+        "MyInfoV4DecryptionKeyArn": keys[2],
+        "MyInfoV4AdditionalDecryptionKeyArns": f"{keys[3]},{keys[4]}",
+    }
+    [*_, myinfo_v4] = providers_json(parameters)
+    assert myinfo_v4["signing_key_arn"] == keys[0]
+    assert myinfo_v4["additional_signing_key_arns"] == [keys[1]]
+    assert myinfo_v4["decryption_key_arns"] == keys[2:]
+    assert grants("CallbackFunction", parameters)["kms:DeriveSharedSecret"] == set(keys[2:])
+    assert grants("JwksFunction", parameters)["kms:GetPublicKey"] == set(keys)

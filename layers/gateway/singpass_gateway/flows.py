@@ -99,10 +99,13 @@ class Gateway:
         """The configured providers for the frontend's buttons."""
         return [{"id": provider.id, "name": provider.name} for provider in self._providers.values()]
 
-    def client_jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The JWKS a provider fetches to verify this gateway's assertions and encrypt to it."""
+    def client_jwks(self, provider_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """The JWKS a provider fetches to verify this gateway's assertions and encrypt to it: every provider's
+        keys, or one provider's alone (MyInfo v4 encrypts to the first encryption key it finds, so a JWKS
+        shared with Singpass could send it another provider's key)."""
+        providers = [self._provider(provider_id)] if provider_id is not None else self._providers.values()
         keys: dict[str, dict[str, Any]] = {}
-        for provider in self._providers.values():
+        for provider in providers:
             if isinstance(provider, PublishesKeys):
                 for jwk in provider.client_jwks():
                     keys.setdefault(jwk["kid"], jwk)
