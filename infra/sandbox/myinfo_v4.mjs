@@ -508,7 +508,8 @@ async function handle(req, res) {
       answer = json(500, { code: 500, message: 'Unexpected error', error: 'server_error' })
     }
   }
-  if (answer.status >= 400) console.warn(`${req.method} ${request?.path ?? '?'} -> ${answer.status} ${answer.body}`)
+  // One line a request: the path (no query, so no code or token) and, for errors, the reason.
+  console.warn(`${req.method} ${request?.path ?? '?'} -> ${answer.status}${answer.status >= 400 ? ` ${answer.body}` : ''}`)
   res.writeHead(answer.status, answer.headers)
   res.end(answer.body)
 }
