@@ -44,7 +44,8 @@
 //     ("Duplicate client_assertion"), cnf.jkt = RFC 7638 thumbprint of the DPoP proof's jwk; then code known,
 //     unexpired, for this client and redirect_uri, and code_verifier (43-128 unreserved characters) whose S256
 //     is the code_challenge. Errors: 400 invalid_request / invalid_grant / unsupported_grant_type,
-//     401 invalid_client (client or assertion), 401 invalid_dpop_proof; bodies {error, error_description}.
+//     401 invalid_client (client or assertion), 401 invalid_dpop_proof, 502 when the client's JWKS cannot be
+//     fetched; bodies {error, error_description}.
 //   DPoP proofs (token and person): typ dpop+jwt, alg ES256, a public EC P-256 `jwk` with no private members,
 //     signature by that jwk, htm = the request method, htu = <public URL><path> (no query), iat within 60 s in
 //     the past / 5 s in the future, exp (if sent) in the future, jti present and never used before; on person
@@ -55,7 +56,8 @@
 //     path sub = token sub (401); scope query present (400); requested scopes allowed for the client (403) and
 //     within the token's scope (401); persona exists (404). Answers Content-Type application/jose: compact JWE
 //     ECDH-ES+A256KW / A256GCM (kid of the client's enc key) around a raw compact JWS (ES256, kid) of the
-//     persona's attributes picked by scope. Errors: {code, message} (MyInfo's shape), 401s with WWW-Authenticate.
+//     persona's attributes picked by scope (500 if the client's JWKS has no P-256 enc key).
+//     Errors: {code, message} (MyInfo's shape); 401s also carry WWW-Authenticate: DPoP error=...
 //   any other path 404, wrong method 405, unexpected failure 500 JSON; bad input never stops the server.
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'

@@ -85,7 +85,7 @@ class Client:
     def person_url(self, sub: str) -> str:
         return f"{self.base_url}/com/v4/person/{sub}"
 
-    def authorize(self, verifier: str = "", **overrides: str | None) -> requests.Response:
+    def authorize(self, verifier: str, **overrides: str | None) -> requests.Response:
         challenge = b64url(hashlib.sha256(verifier.encode()).digest())
         params = {
             "client_id": self.client_id,
@@ -305,7 +305,7 @@ def test_a_full_login_returns_the_personas_data_encrypted_and_signed(client: Cli
     assert set(person) == set(SCOPE.split())
 
 
-def test_the_state_comes_back_with_the_code_and_the_code_is_for_the_default_persona(client: Client) -> None:
+def test_the_state_comes_back_with_the_code(client: Client) -> None:
     response = client.authorize(secrets.token_urlsafe(32), state="a b&c=d")
 
     assert response.status_code == 302
