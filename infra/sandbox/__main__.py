@@ -28,6 +28,7 @@ def main() -> None:
             f"  oidc-provider (OIDC):   {sandbox.oidc_url}\n"
             f"  FAPI 2.0 (Singpass):    {sandbox.fapi_url}\n"
             f"  MockPass (MyInfo v3):   {sandbox.myinfo_v3_url}\n"
+            f"  MyInfo v4 emulator:     {sandbox.myinfo_v4_url}\n"
             f"  DynamoDB Local:         {sandbox.dynamodb_url}  (table {sandbox.table_name})\n"
             f"  moto (KMS, Secrets):    {sandbox.moto_url}\n\n"
             f'Open {sandbox.url} and click "Log in with Singpass app (sgID)"; in MockPass pick a persona,\n'

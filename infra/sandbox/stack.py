@@ -56,6 +56,7 @@ SANDBOX_SECRETS = {
 }
 MYINFO_V3_ATTRIBUTES = "uinfin,name,sex,dob,nationality,regadd,mobileno,email,marital,hdbtype,cpfemployers"
 """What the sandbox's MyInfo v3 app asks for: identity, contacts, an address and a list (CPF employers)."""
+MYINFO_V4_SCOPES = "uinfin uuid name sex dob nationality regadd mobileno email marital cpfemployers"
 MOCKPASS_CERTIFICATE = ROOT / "node_modules" / "@opengovsg" / "mockpass" / "static" / "certs" / "spcp.crt"
 """MockPass signs MyInfo v3 tokens and person data with this certificate's key."""
 SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd"
@@ -88,6 +89,7 @@ class Sandbox:
     oidc_url: str
     fapi_url: str
     myinfo_v3_url: str
+    myinfo_v4_url: str
     dynamodb_url: str
     moto_url: str
     table_name: str
@@ -135,6 +137,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         mockpass_port, oidc_port, fapi_port, myinfo_port = _free_port(), _free_port(), _free_port(), _free_port()
         mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
         fapi_url, myinfo_url = f"http://127.0.0.1:{fapi_port}", f"http://127.0.0.1:{myinfo_port}"
+        myinfo_v4_port = _free_port()
+        myinfo_v4_url = f"http://127.0.0.1:{myinfo_v4_port}"
 
         template = load_template(ROOT / "template.yaml")
         aws_env = _aws_environment(dynamodb_url, moto_url)
@@ -159,6 +163,13 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "MyInfoV3Attributes": MYINFO_V3_ATTRIBUTES,
             "MyInfoV3Purpose": "Showing what the gateway hands a frontend",
             "MyInfoV3Certificates": _base64_der(MOCKPASS_CERTIFICATE.read_bytes()),
+            "MyInfoV4ClientId": "STG2-SANDBOX-MYINFO",
+            "MyInfoV4Environment": "test",
+            "MyInfoV4ApiUrl": f"{myinfo_v4_url}/com/v4",
+            "MyInfoV4AuthoriseJwksUrl": f"{myinfo_v4_url}/.well-known/keys.json",
+            "MyInfoV4PersonJwksUrl": f"{myinfo_v4_url}/myinfo/.well-known/keys.json",
+            "MyInfoV4PurposeId": "demonstration",
+            "MyInfoV4Scopes": MYINFO_V4_SCOPES,
         }
         if options.key_backend == "pem":
             parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
@@ -213,12 +224,23 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "FAPI_CLIENT_JWKS": _fetch(f"{server.url}/.well-known/jwks.json"),
         }
         stack.enter_context(_fapi_provider(fapi_port, fapi_client, options.show_login_page, workdir))
+        from .myinfo_v4 import run_myinfo_v4  # it builds on this module's process helpers
+
+        # The emulator reads the gateway's MyInfo v4 keys from the JWKS URL registered for it, as MyInfo does.
+        myinfo_v4_client = {
+            "client_id": parameters["MyInfoV4ClientId"],
+            "redirect_uris": [f"{web_url}/auth/myinfo-v4/callback"],
+            "jwks_uri": f"{server.url}/.well-known/jwks/myinfo-v4",
+            "purpose_ids": [parameters["MyInfoV4PurposeId"]],
+        }
+        stack.enter_context(run_myinfo_v4(myinfo_v4_port, [myinfo_v4_client], options.show_login_page, workdir))
         yield Sandbox(
             url=web_url,
             mockpass_url=mockpass_url,
             oidc_url=oidc_url,
             fapi_url=fapi_url,
             myinfo_v3_url=myinfo_url,
+            myinfo_v4_url=myinfo_v4_url,
             dynamodb_url=dynamodb_url,
             moto_url=moto_url,
             table_name=resources["Table"]["Ref"],

@@ -87,7 +87,7 @@ def test_a_person_logs_in_with_singpass_fapi(page: Page, sandbox: Sandbox) -> No
 
 def test_a_person_logs_in_with_myinfo_v3_and_consents(page: Page, sandbox: Sandbox) -> None:
     page.goto(sandbox.url)
-    page.get_by_role("button", name="Log in with MyInfo").click()
+    page.get_by_role("button", name="Log in with MyInfo", exact=True).click()
     page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v3_url) + r"/singpass/authorize"))
     page.get_by_text("Login", exact=True).locator("visible=true").first.click()
     page.locator("#id-input").fill(f"{SANDBOX_PERSONA} [MyInfo]")
@@ -101,3 +101,17 @@ def test_a_person_logs_in_with_myinfo_v3_and_consents(page: Page, sandbox: Sandb
     expect(person).to_contain_text("CRYSTAL HORSE INVEST PTE LTD")  # a list: CPF employers
     expect(page.locator("#sub")).to_contain_text(SANDBOX_PERSONA)
     expect(page.locator("#provider")).to_contain_text("MyInfo")
+
+
+def test_a_person_logs_in_with_myinfo_v4(page: Page, sandbox: Sandbox) -> None:
+    page.goto(sandbox.url)
+    page.get_by_role("button", name="Log in with MyInfo v4").click()
+    page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v4_url) + r"/com/v4/authorize"))
+    page.get_by_label("Persona").select_option(SANDBOX_PERSONA)  # the emulator's persona picker
+    page.get_by_role("button", name="Log in and allow").click()
+    page.wait_for_url(sandbox.url + "/")
+
+    person = page.locator("#person")
+    expect(person).to_contain_text("TAN HENG HUAT")
+    expect(person).to_contain_text(SANDBOX_PERSONA)
+    expect(page.locator("#provider")).to_contain_text("MyInfo v4")

@@ -572,7 +572,18 @@ P384_KEY = new_key(ec.SECP384R1())
 
 
 def token_proof(**claims: Any) -> Proof:
-    return lambda c, k: c.proof(k, "POST", c.token_url, **claims)
+    return lambda c, k: c.proof(k, "POST", c.token_url, **_now(claims))
+
+
+def _now(claims: dict[str, Any]) -> dict[str, Any]:
+    """Claims with time offsets (``iat_offset=60``) turned into times now, when the proof is made, not when the
+    test module is collected (a full suite runs minutes later)."""
+    timed = {
+        name.removesuffix("_offset"): int(time.time()) + value
+        for name, value in claims.items()
+        if name.endswith("_offset")
+    }
+    return {**{name: value for name, value in claims.items() if not name.endswith("_offset")}, **timed}
 
 
 DPOP_CASES = [
@@ -599,10 +610,10 @@ DPOP_CASES = [
         lambda c, k: c.proof(k, "POST", c.token_url.replace("127.0.0.1", "localhost")), "htu", id="htu-other-host"
     ),
     pytest.param(lambda c, k: c.proof(k, "POST", c.person_url("x")), "htu", id="htu-other-path"),
-    pytest.param(token_proof(iat=int(time.time()) - 120), "iat", id="stale-iat"),
-    pytest.param(token_proof(iat=int(time.time()) + 60), "iat", id="future-iat"),
+    pytest.param(token_proof(iat_offset=-120), "iat", id="stale-iat"),
+    pytest.param(token_proof(iat_offset=60), "iat", id="future-iat"),
     pytest.param(token_proof(iat=None), "iat missing", id="no-iat"),
-    pytest.param(token_proof(exp=int(time.time()) - 1), "expired", id="expired"),
+    pytest.param(token_proof(exp_offset=-1), "expired", id="expired"),
     pytest.param(token_proof(jti=None), "jti missing", id="no-jti"),
     pytest.param(lambda c, k: "garbage", "not a compact JWS", id="garbage"),
 ]
@@ -656,7 +667,7 @@ OTHER_PERSONA = next(nric for nric in PERSONAS if nric != PERSONA and "name" in 
 
 
 def person_proof(**claims: Any) -> PersonCall:
-    return lambda c, t: c.person(t, proof=c.proof(t.key, "GET", c.person_url(UUID), t.access_token, **claims))
+    return lambda c, t: c.person(t, proof=c.proof(t.key, "GET", c.person_url(UUID), t.access_token, **_now(claims)))
 
 
 def tampered(token: Token) -> Token:
@@ -689,7 +700,7 @@ def tampered(token: Token) -> Token:
             "htu",
             id="htu-with-query",
         ),
-        pytest.param(person_proof(iat=int(time.time()) - 120), 401, "iat", id="stale-iat"),
+        pytest.param(person_proof(iat_offset=-120), 401, "iat", id="stale-iat"),
         pytest.param(person_proof(header={"typ": "JWT"}), 401, "typ", id="typ-jwt"),
         pytest.param(
             lambda c, t: c.person(t, proof=c.proof(OTHER_KEY, "GET", c.person_url(UUID), t.access_token)),

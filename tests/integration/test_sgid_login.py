@@ -165,6 +165,7 @@ def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
         {"id": "oidc", "name": "OIDC"},
         {"id": "singpass", "name": "Singpass"},
         {"id": "myinfo-v3", "name": "MyInfo"},
+        {"id": "myinfo-v4", "name": "MyInfo v4"},
     ]
 
 

@@ -40,7 +40,7 @@ def test_the_published_jwks_holds_the_public_halves_of_the_kms_keys(sandbox: San
 
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=300"
-    keys = {key["use"]: key for key in response.json()["keys"]}
+    keys = {key["kid"]: key for key in response.json()["keys"]}  # every provider's keys, MyInfo v4's too
     kms = sandbox.aws_client("kms")
     for use, logical_id, alg in (
         ("sig", "SingpassSigningKey", "ES256"),
@@ -50,8 +50,8 @@ def test_the_published_jwks_holds_the_public_halves_of_the_kms_keys(sandbox: San
         public = serialization.load_der_public_key(kms.get_public_key(KeyId=key_id)["PublicKey"])
         assert isinstance(public, ec.EllipticCurvePublicKey)
         numbers = public.public_numbers()
-        jwk = keys[use]
-        assert (jwk["kid"], jwk["alg"], jwk["crv"]) == (key_id, alg, "P-256")
+        jwk = keys[key_id]
+        assert (jwk["use"], jwk["alg"], jwk["crv"]) == (use, alg, "P-256")
         assert int.from_bytes(_b64(jwk["x"]), "big") == numbers.x
         assert int.from_bytes(_b64(jwk["y"]), "big") == numbers.y
         assert "d" not in jwk

@@ -262,6 +262,13 @@ def test_a_tampered_person_jwe_is_refused(fake_http: FakeHttp, upstream: Upstrea
     assert_fails(make(fake_http), "invalid_token")
 
 
+def test_data_with_the_persons_nric_but_no_uuid_is_theirs_since_v4s_sub_is_a_uuid(
+    fake_http: FakeHttp, upstream: Upstream
+) -> None:
+    upstream.person(person_jwe({name: value for name, value in PERSON.items() if name != "uuid"}))
+    assert make(fake_http).complete(callback()).person["uinfin"] == "S9812381D"
+
+
 def test_myinfos_signing_key_rotation_is_picked_up_with_one_refetch(fake_http: FakeHttp, upstream: Upstream) -> None:
     provider = make(fake_http, cooldown=0)
     provider.complete(callback())

@@ -35,8 +35,6 @@ _STATUS_ERRORS: Mapping[tuple[Step, int], type[GatewayError]] = {
     ("person", 403): RequestForbidden,
     ("person", 404): NoMyinfoProfile,
 }
-IDENTIFYING_ATTRIBUTES = ("uinfin", "uuid")
-"""Attributes that name the person the data describes (v3's ``sub`` is the UIN/FIN or a UUID, v4's a UUID)."""
 
 
 def raise_for_status(response: HttpResponse, step: Step) -> None:
@@ -65,20 +63,24 @@ def error_code(response: HttpResponse) -> str:
     return str(value)[:32] if isinstance(value, (str, int)) else "none"
 
 
-def identity(sub: str, document: object) -> Identity:
-    """The person a verified person document describes, once it is certain it is the one asked for."""
+def identity(sub: str, document: object, identifying: tuple[str, ...]) -> Identity:
+    """The person a verified person document describes, once it is certain it is the one asked for.
+
+    ``identifying`` names the attributes that hold what ``sub`` is: v3's ``sub`` is the UIN/FIN (or a UUID),
+    v4's is the person's UUID, never the NRIC.
+    """
     if not isinstance(document, dict):
         raise InvalidToken("person data is not a JSON object")
-    check_subject(document, sub)
+    check_subject(document, sub, identifying)
     return Identity(sub=sub, person=normalise(document), provenance=provenance(document))
 
 
-def check_subject(document: Mapping[str, Any], sub: str) -> None:
-    """Refuse data that names someone else: by a ``sub`` claim, or its ``uinfin`` or ``uuid`` attribute.
+def check_subject(document: Mapping[str, Any], sub: str, identifying: tuple[str, ...]) -> None:
+    """Refuse data that names someone else, by a ``sub`` claim or an identifying attribute.
 
-    Data naming nobody (neither attribute requested) is accepted: it was signed by MyInfo for this ``sub``'s URL.
+    Data naming nobody (no such attribute requested) is accepted: MyInfo signed it for this ``sub``'s URL.
     """
-    names = [document.get("sub")] + [_value(document.get(name)) for name in IDENTIFYING_ATTRIBUTES]
+    names = [document.get("sub")] + [_value(document.get(name)) for name in identifying]
     present = [name for name in names if isinstance(name, str) and name]
     if present and sub not in present:
         raise InvalidToken("person data names someone other than the token's subject")

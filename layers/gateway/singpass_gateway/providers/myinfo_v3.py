@@ -49,6 +49,8 @@ PERSON_JWE_ALGORITHMS = (
 )
 """MockPass sends RSA-OAEP with A256GCM; production's choice is not published. Never RSA1_5."""
 CLOCK_SKEW_SECONDS = 60
+IDENTIFYING_ATTRIBUTES = ("uinfin", "uuid")
+"""What v3's ``sub`` can be: the UIN/FIN, or for some apps a UUID."""
 MAX_SUB_LENGTH = 64
 
 OPTIONS = {
@@ -157,7 +159,7 @@ class MyInfoV3Provider:
     def complete(self, callback: Callback) -> Identity:
         access_token = self._exchange_code(callback)
         sub, consented = self._verify_access_token(access_token, callback.now)
-        return myinfo.identity(sub, self._person(access_token, sub, consented))
+        return myinfo.identity(sub, self._person(access_token, sub, consented), IDENTIFYING_ATTRIBUTES)
 
     def _exchange_code(self, callback: Callback) -> str:
         url = f"{self._api_url}/token"

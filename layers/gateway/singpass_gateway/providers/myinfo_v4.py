@@ -131,7 +131,7 @@ class MyInfoV4Provider:
         dpop_key = jose.new_dpop_key()  # lives only in this invocation; the token is bound to it
         access_token = self._exchange_code(callback, dpop_key)
         sub = self._verify_access_token(access_token, jose.jwk_thumbprint(dpop_key), callback.now)
-        return myinfo.identity(sub, self._person(access_token, sub, dpop_key, callback.now))
+        return myinfo.identity(sub, self._person(access_token, sub, dpop_key, callback.now), ("uuid",))
 
     def client_jwks(self) -> list[dict[str, Any]]:
         """Every signing key (the active one and those being introduced or retired) and every encryption key."""
