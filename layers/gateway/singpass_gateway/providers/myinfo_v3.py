@@ -16,7 +16,7 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -126,7 +126,6 @@ class MyInfoV3Provider:
         authorise_extras: Mapping[str, str],
         person_extras: Mapping[str, str],
         send_txn_no: bool,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.id = entry.id
         self.name = entry.name
@@ -142,7 +141,6 @@ class MyInfoV3Provider:
         self._authorise_extras = dict(authorise_extras)
         self._person_extras = dict(person_extras)
         self._send_txn_no = send_txn_no
-        self._clock = clock
 
     def authorize(self, request: AuthorizationRequest) -> Authorization:
         query = {
@@ -237,7 +235,7 @@ class MyInfoV3Provider:
             url=url,
             params=params,
             app_id=self._client_id,
-            timestamp_ms=int(self._clock() * 1000),
+            timestamp_ms=time.time_ns() // 1_000_000,
             nonce=secrets.token_hex(20),
         )
 
