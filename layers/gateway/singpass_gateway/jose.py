@@ -237,6 +237,11 @@ def public_jwk(key: PublicKeyTypes) -> dict[str, Any]:
     return jwt.algorithms.ECAlgorithm.to_jwk(key, as_dict=True)
 
 
+def published_jwk(key: PrivateKey, use: str, alg: str) -> dict[str, Any]:
+    """A key's public half as a client JWKS entry, with its ``kid``, ``use`` and ``alg``."""
+    return {**public_jwk(key.public_key()), "kid": key.key_id, "use": use, "alg": alg}
+
+
 def jwk_thumbprint(key: ec.EllipticCurvePrivateKey) -> str:
     """RFC 7638 thumbprint of the key's public half (``dpop_jkt``, ``cnf.jkt``)."""
     return ECKey.import_key(key.public_key()).thumbprint()

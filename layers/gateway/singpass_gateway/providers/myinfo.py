@@ -37,6 +37,26 @@ _STATUS_ERRORS: Mapping[tuple[Step, int], type[GatewayError]] = {
 }
 
 
+def access_token_subject(claims: Mapping[str, Any], now: int, max_length: int) -> str:
+    """The ``sub`` of a verified MyInfo access token, once it is unexpired (within the gateway's clock skew)."""
+    from ..jose import CLOCK_SKEW_SECONDS
+
+    exp, sub = claims.get("exp"), claims.get("sub")
+    if not isinstance(exp, int) or isinstance(exp, bool) or now >= exp + CLOCK_SKEW_SECONDS:
+        raise InvalidToken("access token expired or without exp")
+    if not isinstance(sub, str) or not sub or len(sub) > max_length:
+        raise InvalidToken("access token without a usable sub")
+    return sub
+
+
+def compact_jwe(response: HttpResponse) -> str:
+    """The person response's body, which must be a compact JWE (ASCII)."""
+    try:
+        return response.body.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise InvalidToken("person response is not a compact JWE") from None
+
+
 def raise_for_status(response: HttpResponse, step: Step) -> None:
     """Nothing for a 200; otherwise the error the frontend shows for MyInfo's documented status."""
     if response.status == 200:

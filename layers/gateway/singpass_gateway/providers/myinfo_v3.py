@@ -48,7 +48,6 @@ PERSON_JWE_ALGORITHMS = (
     "A256CBC-HS512",
 )
 """MockPass sends RSA-OAEP with A256GCM; production's choice is not published. Never RSA1_5."""
-CLOCK_SKEW_SECONDS = 60
 IDENTIFYING_ATTRIBUTES = ("uinfin", "uuid")
 """What v3's ``sub`` can be: the UIN/FIN, or for some apps a UUID."""
 MAX_SUB_LENGTH = 64
@@ -184,12 +183,7 @@ class MyInfoV3Provider:
             claims = jose.verify_with_public_keys(token, self._certificates, SIGNATURE_ALGORITHMS)
         else:  # MyInfo's sandbox environment, whose signing certificate is not published
             claims = _unverified_claims(token)
-        exp, sub = claims.get("exp"), claims.get("sub")
-        if not isinstance(exp, int) or isinstance(exp, bool) or now >= exp + CLOCK_SKEW_SECONDS:
-            raise InvalidToken("access token expired or without exp")
-        if not isinstance(sub, str) or not sub or len(sub) > MAX_SUB_LENGTH:
-            raise InvalidToken("access token without a usable sub")
-        return sub, self._consented(claims.get("scope"))
+        return myinfo.access_token_subject(claims, now, MAX_SUB_LENGTH), self._consented(claims.get("scope"))
 
     def _consented(self, scope: object) -> tuple[str, ...]:
         """The configured attributes the token grants (MyInfo refuses a person call asking for more)."""
@@ -215,15 +209,11 @@ class MyInfoV3Provider:
         myinfo.raise_for_status(response, "person")
         if self._decryption_key is None:
             return response.json()
-        return self._decrypted_person(response.body, self._decryption_key)
+        return self._decrypted_person(myinfo.compact_jwe(response), self._decryption_key)
 
-    def _decrypted_person(self, body: bytes, key: PrivateKey) -> dict[str, Any]:
+    def _decrypted_person(self, token: str, key: PrivateKey) -> dict[str, Any]:
         from .. import jose
 
-        try:
-            token = body.decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise InvalidToken("person response is not a compact JWE") from None
         limit = jose.MAX_DOCUMENT_BYTES
         plaintext = jose.decrypt_with_private_key(token, key, PERSON_JWE_ALGORITHMS, limit)
         return jose.verify_with_public_keys(_signed_person(plaintext), self._certificates, SIGNATURE_ALGORITHMS, limit)

@@ -288,7 +288,7 @@ class OidcProvider:
         published = []
         for key, use, alg in ((self._signing_key, "sig", "ES256"), (self._decryption_key, "enc", "ECDH-ES+A256KW")):
             if key is not None:
-                published.append({**jose.public_jwk(key.public_key()), "kid": key.key_id, "use": use, "alg": alg})
+                published.append(jose.published_jwk(key, use, alg))
         return published
 
     # -- the steps --------------------------------------------------------------------------------------
