@@ -18,7 +18,6 @@ def callback(request: web.Request) -> web.Response:
             request.path_params.get("provider", ""),
             request.query,
             request.cookies.get(web.LOGIN_COOKIE),
-            request.cookies.get(web.SESSION_COOKIE),
         )
     except LoginFailed as failure:
         return web.redirect(failure.location, [spent_login_cookie] if failure.consumed else [])

@@ -14,7 +14,10 @@ GATEWAY = gateway()
 def login(request: web.Request) -> web.Response:
     try:
         started = GATEWAY.begin_login(
-            request.path_params.get("provider", ""), request.query.get("return_to"), request.origin
+            request.path_params.get("provider", ""),
+            request.query.get("return_to"),
+            request.origin,
+            request.cookies.get(web.SESSION_COOKIE),
         )
     except LoginFailed as failure:  # the provider refused to start (e.g. its PAR endpoint): back to the frontend
         return web.redirect(failure.location)

@@ -1,6 +1,5 @@
-"""The frontend's data routes: GET /api/me, POST /auth/logout, GET /api/providers."""
+"""The frontend's data routes: GET /api/me, POST /auth/logout, GET /api/providers, and their CORS preflights."""
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -8,13 +7,13 @@ from singpass_gateway import web
 from singpass_gateway.errors import NotAuthenticated
 from singpass_gateway.flows import gateway
 from singpass_gateway.observability import logger
+from singpass_gateway.settings import settings
 
 GATEWAY = gateway()
+SETTINGS = settings()
 
 
-@web.guarded
 def me(request: web.Request) -> web.Response:
-    request.require_csrf_header()
     try:
         refresh = request.query.get("refresh") == "true"
         session = GATEWAY.current_session(request.cookies.get(web.SESSION_COOKIE), refresh)
@@ -32,20 +31,16 @@ def me(request: web.Request) -> web.Response:
     return web.json_response(200, body)
 
 
-@web.guarded
 def logout(request: web.Request) -> web.Response:
-    request.require_csrf_header()
     GATEWAY.logout(request.cookies.get(web.SESSION_COOKIE))
     return web.no_content([web.expire_cookie(web.SESSION_COOKIE)])
 
 
-@web.guarded
 def providers(request: web.Request) -> web.Response:
-    request.require_csrf_header()
     return web.json_response(200, GATEWAY.provider_list())
 
 
-ROUTES: dict[str, Callable[[web.Request], web.Response]] = {
+ROUTES: dict[str, web.Handler] = {
     "GET /api/me": me,
     "POST /auth/logout": logout,
     "GET /api/providers": providers,
@@ -54,5 +49,4 @@ ROUTES: dict[str, Callable[[web.Request], web.Response]] = {
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: Any) -> web.Response:
-    request = web.Request.from_event(event)
-    return ROUTES[request.route](request)
+    return web.serve_api(web.Request.from_event(event), ROUTES, SETTINGS)

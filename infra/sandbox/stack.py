@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-southeast-1"
 ACCOUNT_ID = "123456789012"
 SANDBOX_PERSONA = "S9812381D"
+SANDBOX_OTHER_FRONTEND = "https://static-site.example"
+"""A frontend origin on another host, allowed to call the API through CORS (GATEWAY_ALLOWED_ORIGINS)."""
 """A MockPass persona with full MyInfo data (MockPass's own default NRIC has none)."""
 SGID_SCOPES = (
     "openid myinfo.name myinfo.sex myinfo.date_of_birth myinfo.nationality myinfo.email "
@@ -151,6 +153,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         parameters = {
             "FrontendUrl": web_url,
             "PublicUrl": web_url,
+            "AllowedOrigins": SANDBOX_OTHER_FRONTEND,
             "SgidClientId": "sandbox-sgid-client",
             "SgidIssuer": f"{mockpass_url}/v2",
             "SgidScopes": SGID_SCOPES,

@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from singpass_gateway.flows import pkce_challenge
+from singpass_gateway.sealing import open_for
 from singpass_gateway.store import digest
 
 from infra.sandbox.browser import Browser, cookie_attributes, items, provider_redirect, query, set_cookie_lines
-from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
+from infra.sandbox.stack import SANDBOX_OTHER_FRONTEND, SANDBOX_PERSONA, Sandbox
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
@@ -40,7 +41,7 @@ def test_the_session_cookie_is_opaque_httponly_secure_and_bounded(browser: Brows
     [session_line] = [line for line in set_cookie_lines(callback) if line.startswith(SESSION + "=")]
     [spent_login] = [line for line in set_cookie_lines(callback) if line.startswith(LOGIN + "=")]
 
-    assert {"HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=3600"} <= cookie_attributes(session_line)
+    assert {"HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=3600"} <= cookie_attributes(session_line)
     assert not any(attribute.lower().startswith("domain") for attribute in cookie_attributes(session_line))
     assert len(browser.cookies[SESSION]) >= 43  # 256 random bits, base64url
     assert "Max-Age=0" in cookie_attributes(spent_login)
@@ -58,10 +59,13 @@ def test_the_authorization_request_carries_pkce_s256_state_and_nonce(sandbox: Sa
     assert len(params["state"]) >= 43
     assert len(params["nonce"]) >= 43
     assert {"HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=600"} <= cookie_attributes(login_cookie)
-    # The stored verifier is the one behind the challenge, and nothing is stored under the raw state.
-    [txn] = [item for item in items(sandbox, "txn#") if item["pk"]["S"] == "txn#" + digest(params["state"])]
-    assert pkce_challenge(txn["code_verifier"]["S"]) == params["code_challenge"]
-    assert 43 <= len(txn["code_verifier"]["S"]) <= 128
+    # The stored verifier is the one behind the challenge, sealed under the login cookie; nothing is stored
+    # under the raw state.
+    pk = "txn#" + digest(params["state"])
+    [txn] = [item for item in items(sandbox, "txn#") if item["pk"]["S"] == pk]
+    verifier = open_for(browser.cookies[LOGIN], "login", pk, txn["sealed"]["B"])["code_verifier"]
+    assert pkce_challenge(verifier) == params["code_challenge"]
+    assert 43 <= len(verifier) <= 128
     assert txn["binding"]["S"] == hashlib.sha256(browser.cookies[LOGIN].encode()).hexdigest()
     assert params["state"] not in str(items(sandbox, ""))
 
@@ -187,6 +191,39 @@ def test_data_and_logout_routes_require_the_csrf_header(browser: Browser) -> Non
         assert response.status_code == 403, path
         assert response.json() == {"error": "csrf_rejected"}
     assert browser.api("/api/me").status_code == 200  # the session survived the forged logout
+
+
+def test_a_frontend_on_a_configured_origin_uses_the_api_through_cors(sandbox: Sandbox, browser: Browser) -> None:
+    browser.login()
+    preflight = browser._send(
+        "OPTIONS",
+        "/api/me",
+        {
+            "Origin": SANDBOX_OTHER_FRONTEND,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-csrf",
+        },
+    )
+    me = browser._send("GET", "/api/me", {"Origin": SANDBOX_OTHER_FRONTEND, "X-CSRF": "1"})
+
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == SANDBOX_OTHER_FRONTEND
+    assert me.status_code == 200
+    assert me.headers["Access-Control-Allow-Origin"] == SANDBOX_OTHER_FRONTEND
+    assert me.headers["Access-Control-Allow-Credentials"] == "true"
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", SANDBOX_OTHER_FRONTEND + ".evil.example"])
+def test_other_origins_are_refused_on_every_data_route(sandbox: Sandbox, browser: Browser, origin: str) -> None:
+    browser.login()
+    for method, path in (("GET", "/api/me"), ("GET", "/api/providers"), ("POST", "/auth/logout")):
+        for attempt in (method, "OPTIONS"):
+            response = browser._send(
+                attempt, path, {"Origin": origin, "X-CSRF": "1", "Access-Control-Request-Method": method}
+            )
+            assert response.status_code == 403, (attempt, path)
+            assert "Access-Control-Allow-Origin" not in response.headers
+    assert browser.api("/api/me").status_code == 200  # the forged logout did nothing
 
 
 def test_logout_deletes_the_session_server_side(sandbox: Sandbox, browser: Browser) -> None:

@@ -104,20 +104,33 @@ def test_a_failing_provider_ends_in_a_redirect_with_a_stable_code_and_no_session
     state, binding = started(flow, store)
 
     with pytest.raises(LoginFailed) as failure:
-        flow.complete_login("sgid", {"state": state, "code": "c"}, binding, previous_session_id="old")
+        flow.complete_login("sgid", {"state": state, "code": "c"}, binding)
 
     assert failure.value.location == f"https://app.example/back?error={code}"
     assert store.sessions == {}
 
 
-def test_a_previous_session_is_replaced() -> None:
+def test_starting_a_login_ends_the_session_the_browser_holds() -> None:
     flow, store, _ = gateway(Identity(sub="u=1", person={}))
     store.sessions["planted"] = Session("sgid", "u=attacker", {}, 10_000)
-    state, binding = started(flow, store)
+    login = flow.begin_login("sgid", "/back", "https://ignored", previous_session_id="planted")
+    [state] = store.transactions
+    assert store.sessions == {}
 
-    done = flow.complete_login("sgid", {"state": state, "code": "c"}, binding, previous_session_id="planted")
+    done = flow.complete_login("sgid", {"state": state, "code": "c"}, login.binding)
 
     assert set(store.sessions) == {done.session_id}
+    assert done.session_id != "planted"
+
+
+def test_a_login_that_cannot_start_leaves_the_session_alone() -> None:
+    flow, store, _ = gateway(Identity(sub="u=1", person={}))
+    store.sessions["current"] = Session("sgid", "u=1", {}, 10_000)
+
+    with pytest.raises(Exception, match="return_to"):
+        flow.begin_login("sgid", "//evil.example", "https://ignored", previous_session_id="current")
+
+    assert set(store.sessions) == {"current"}
 
 
 def test_current_session_without_a_cookie_is_not_authenticated() -> None:

@@ -43,6 +43,9 @@ def test_each_route_of_the_contract_goes_to_its_function() -> None:
         "GET /api/me": "SessionFunction",
         "POST /auth/logout": "SessionFunction",
         "GET /api/providers": "SessionFunction",
+        "OPTIONS /api/me": "SessionFunction",
+        "OPTIONS /auth/logout": "SessionFunction",
+        "OPTIONS /api/providers": "SessionFunction",
         "GET /.well-known/jwks.json": "JwksFunction",
         "GET /.well-known/jwks/{provider}": "JwksFunction",
     }
@@ -55,14 +58,18 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
     module = importlib.util.module_from_spec(spec)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("singpass_gateway.flows.gateway", lambda: None)
+        patch.setattr("singpass_gateway.settings.settings", lambda: None)
         spec.loader.exec_module(module)
     events = RESOURCES["SessionFunction"]["Properties"]["Events"].values()
-    assert set(module.ROUTES) == {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in events}
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events}
+    assert set(module.ROUTES) == {f"{method} {path}" for method, path in routes if method != "OPTIONS"}
+    # Every data route, and nothing else, has its CORS preflight (answered by web.serve_api).
+    assert {path for method, path in routes if method == "OPTIONS"} == {path for _, path in routes if _ != "OPTIONS"}
 
 
 def test_functions_get_only_the_aws_actions_they_use() -> None:
     table, session_key = {PHYSICAL["Table"]["Arn"]}, {PHYSICAL["SessionKey"]["Arn"]}
-    assert grants("LoginFunction", PARAMETERS) == {"dynamodb:PutItem": table}
+    assert grants("LoginFunction", PARAMETERS) == {"dynamodb:PutItem": table, "dynamodb:DeleteItem": table}
     assert grants("SessionFunction", PARAMETERS) == {
         "dynamodb:GetItem": table,
         "dynamodb:DeleteItem": table,

@@ -111,8 +111,19 @@ class Gateway:
                     keys.setdefault(jwk["kid"], jwk)
         return {"keys": list(keys.values())}
 
-    def begin_login(self, provider_id: str, requested_return_to: str | None, request_origin: str) -> LoginRedirect:
-        """Start a login: a stored, browser-bound transaction and the provider's authorization URL."""
+    def begin_login(
+        self,
+        provider_id: str,
+        requested_return_to: str | None,
+        request_origin: str,
+        previous_session_id: str | None = None,
+    ) -> LoginRedirect:
+        """Start a login: a stored, browser-bound transaction and the provider's authorization URL.
+
+        A session the browser already holds ends here, where its (SameSite=Strict) cookie is still sent: the
+        provider's redirect to the callback is cross-site and carries none. The callback always issues a new
+        session id, so an id planted before login never survives it (no fixation).
+        """
         provider = self._provider(provider_id)
         return_to = safe_return_to(requested_return_to)  # before anything is pushed or stored
         now = int(self._clock())
@@ -136,6 +147,8 @@ class Gateway:
             expires_at=now + self._settings.login_ttl_seconds,
             provider_data=dict(authorization.remember),
         )
+        if previous_session_id:
+            self._store.delete_session(previous_session_id)
         self._store.put_transaction(txn)
         logger.info("login started", extra={"provider": provider.id})
         return LoginRedirect(location=authorization.url, binding=txn.binding, max_age=self._settings.login_ttl_seconds)
@@ -145,15 +158,12 @@ class Gateway:
         provider_id: str,
         params: Mapping[str, str],
         binding: str | None,
-        previous_session_id: str | None = None,
     ) -> CompletedLogin:
         """Finish a login exactly once; on any failure raise LoginFailed and store nothing."""
         provider = self._provider(provider_id)
         txn = self._consume(provider.id, params, binding)
         try:
             identity = provider.complete(self._callback(txn, params))
-            if previous_session_id:  # a session id set before login never survives it (no fixation)
-                self._store.delete_session(previous_session_id)
             session_id = secrets.token_urlsafe(32)
             now = int(self._clock())
             sealed = None
@@ -232,10 +242,11 @@ class Gateway:
             self._store.release_refresh(session_id)
             raise
         sealed = self._sealer.seal(refreshed.grant, context)
-        if not self._store.save_refresh(session_id, refreshed.person, sealed, now):
+        session = replace(session, person=refreshed.person, sealed_grant=sealed, refreshed_at=now)
+        if not self._store.save_refresh(session_id, session):
             raise NotAuthenticated("the session ended during its refresh")
         logger.info("session refreshed", extra={"provider": provider.id})
-        return replace(session, person=refreshed.person, sealed_grant=sealed, refreshed_at=now)
+        return session
 
     def _provider(self, provider_id: str) -> Provider:
         provider = self._providers.get(provider_id)

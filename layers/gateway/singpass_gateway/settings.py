@@ -49,6 +49,14 @@ class Settings:
     refresh_after_seconds: int
     """/api/me refreshes a session whose data is older than this (0: only when asked with ?refresh=true)."""
     providers: tuple[ProviderSettings, ...]
+    allowed_origins: frozenset[str] = frozenset()
+    """Browser origins that may call the data routes with credentials (CORS): the frontend's own origin plus
+    ``GATEWAY_ALLOWED_ORIGINS``. Requests from any other origin are refused."""
+
+    def origin_allowed(self, origin: str, request_origin: str) -> bool:
+        """Whether a request's ``Origin`` header names a site allowed to use the API: a configured frontend
+        origin, or the API's own (a same-origin deployment)."""
+        return origin in self.allowed_origins or origin == origin_of(self.public_url or request_origin)
 
     def redirect_uri(self, provider_id: str, request_origin: str) -> str:
         """The exact callback URL registered with the provider for ``provider_id``."""
@@ -67,9 +75,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if login_ttl > MAX_LOGIN_TTL_SECONDS:
         raise ConfigurationError(f"GATEWAY_LOGIN_TTL_SECONDS must be at most {MAX_LOGIN_TTL_SECONDS}")
     public_url = environ.get("GATEWAY_PUBLIC_URL", "").strip()
+    frontend_url = base_url(_required(environ, "GATEWAY_FRONTEND_URL"), "GATEWAY_FRONTEND_URL")
     return Settings(
         table_name=_required(environ, "GATEWAY_TABLE"),
-        frontend_url=base_url(_required(environ, "GATEWAY_FRONTEND_URL"), "GATEWAY_FRONTEND_URL"),
+        frontend_url=frontend_url,
         public_url=base_url(public_url, "GATEWAY_PUBLIC_URL") if public_url else None,
         session_ttl_seconds=_int(environ, "GATEWAY_SESSION_TTL_SECONDS", 3600, minimum=60),
         login_ttl_seconds=login_ttl,
@@ -78,6 +87,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         session_key_arn=environ.get("GATEWAY_SESSION_KEY_ARN", "").strip() or None,
         refresh_after_seconds=_int(environ, "GATEWAY_REFRESH_AFTER_SECONDS", 0, minimum=0),
         providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS")),
+        allowed_origins=frozenset({origin_of(frontend_url), *_origins(environ, "GATEWAY_ALLOWED_ORIGINS")}),
     )
 
 
@@ -131,6 +141,27 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}")
     return value
+
+
+def _origins(environ: Mapping[str, str], name: str) -> list[str]:
+    """A comma-separated list of exact origins (scheme, host and port; no path)."""
+    origins = []
+    for value in environ.get(name, "").replace(",", " ").split():
+        url = base_url(value, name)
+        if urlsplit(url).path:
+            raise ConfigurationError(f"{name} lists origins, without a path: {value[:80]!r}")
+        origins.append(origin_of(url))
+    return origins
+
+
+def origin_of(url: str) -> str:
+    """The origin of an absolute URL as browsers send it in ``Origin``: scheme and host lowercased, no path."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = {"https": 443, "http": 80}.get(scheme)
+    return f"{scheme}://{host}" if parts.port in (None, default_port) else f"{scheme}://{host}:{parts.port}"
 
 
 def base_url(value: str, name: str) -> str:

@@ -1,13 +1,15 @@
 """DynamoDB storage of login transactions and sessions: one table, partition key ``pk``, TTL on ``expires_at``.
 
-Raw state values and session ids are never stored, only their SHA-256 (a database reader cannot replay them).
-Expiry is part of every read and consume condition; TTL reaping only tidies up, hours or days later.
+Raw state values, login bindings and session ids are never stored, only their SHA-256 (a database reader cannot
+replay them). Everything secret or personal in an item is sealed under a key derived from the browser's cookie
+(:func:`singpass_gateway.sealing.seal_for`); what stays readable is what conditions and TTL need: the provider
+id, digests and timestamps. Expiry is part of every read and consume condition; TTL reaping only tidies up,
+hours or days later.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
 from .errors import GatewayError, InvalidState, LoginExpired
+from .observability import logger
+from .sealing import Purpose, SealBroken, open_for, seal_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -70,18 +74,21 @@ class Store:
 
     def put_transaction(self, txn: LoginTransaction) -> None:
         """Store a new transaction; a (vanishingly unlikely) state collision fails instead of overwriting."""
+        pk = _transaction_key(txn.state)
+        secret = {
+            "nonce": txn.nonce,
+            "code_verifier": txn.code_verifier,
+            "redirect_uri": txn.redirect_uri,
+            "return_to": txn.return_to,
+            "provider_data": txn.provider_data,
+        }
         item: dict[str, AttributeValueTypeDef] = {
-            "pk": {"S": "txn#" + digest(txn.state)},
+            "pk": {"S": pk},
             "provider": {"S": txn.provider_id},
-            "nonce": {"S": txn.nonce},
-            "code_verifier": {"S": txn.code_verifier},
-            "redirect_uri": {"S": txn.redirect_uri},
-            "return_to": {"S": txn.return_to},
             "binding": {"S": digest(txn.binding)},
             "expires_at": {"N": str(txn.expires_at)},
+            "sealed": {"B": seal_for(txn.binding, "login", pk, secret)},
         }
-        if txn.provider_data:
-            item["provider_data"] = {"S": json.dumps(txn.provider_data, separators=(",", ":"))}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def consume_transaction(self, state: str, provider_id: str, binding: str, now: int) -> LoginTransaction:
@@ -91,10 +98,11 @@ class Store:
         exist, belong to ``provider_id`` (mix-up defence), be bound to this browser and not have expired.
         A foreign browser or provider leaves the transaction untouched for its owner.
         """
+        pk = _transaction_key(state)
         try:
             response = aws.dynamodb().delete_item(
                 TableName=self._table,
-                Key={"pk": {"S": "txn#" + digest(state)}},
+                Key={"pk": {"S": pk}},
                 ConditionExpression="attribute_exists(pk) AND provider = :p AND binding = :b AND expires_at > :now",
                 ExpressionAttributeValues={
                     ":p": {"S": provider_id},
@@ -112,41 +120,40 @@ class Store:
         except BotoCoreError as error:
             raise _unavailable("DeleteItem", error) from None
         item = response["Attributes"]
+        secret = _open(binding, "login", pk, item)
+        if secret is None:
+            raise InvalidState("the login transaction did not open")
         return LoginTransaction(
             state=state,
             provider_id=item["provider"]["S"],
-            nonce=item["nonce"]["S"],
-            code_verifier=item["code_verifier"]["S"],
-            redirect_uri=item["redirect_uri"]["S"],
-            return_to=item["return_to"]["S"],
+            nonce=secret["nonce"],
+            code_verifier=secret["code_verifier"],
+            redirect_uri=secret["redirect_uri"],
+            return_to=secret["return_to"],
             binding=binding,
             expires_at=int(item["expires_at"]["N"]),
-            provider_data=json.loads(item["provider_data"]["S"]) if "provider_data" in item else {},
+            provider_data=secret["provider_data"],
         )
 
     def put_session(self, session_id: str, session: Session) -> None:
         item: dict[str, AttributeValueTypeDef] = {
-            "pk": _session_key(session_id),
+            "pk": {"S": _session_key(session_id)},
             "provider": {"S": session.provider_id},
-            "sub": {"S": session.sub},
-            "person": {"S": json.dumps(session.person, separators=(",", ":"))},
-            "authentication": {"S": json.dumps(session.authentication, separators=(",", ":"))},
             "expires_at": {"N": str(session.expires_at)},
             "refreshed_at": {"N": str(session.refreshed_at)},
+            "sealed": {"B": _seal_session(session_id, session)},
         }
-        if session.provenance:
-            item["provenance"] = {"S": json.dumps(session.provenance, separators=(",", ":"))}
         if session.sealed_grant is not None:
             item["grant"] = {"B": session.sealed_grant}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get_session(self, session_id: str, now: int) -> Session | None:
-        """The live session for ``session_id``, or None when unknown or expired."""
-        response = self._call("get_item", Key={"pk": _session_key(session_id)}, ConsistentRead=True)
+        """The live session for ``session_id``, or None when unknown, expired or not openable with this id."""
+        response = self._call("get_item", Key={"pk": {"S": _session_key(session_id)}}, ConsistentRead=True)
         item = response.get("Item")
         if not item or int(item["expires_at"]["N"]) <= now:
             return None
-        return _session(item)
+        return _session(session_id, item)
 
     def lease_refresh(self, session_id: str, now: int, seconds: int) -> Session | None:
         """Take the session's refresh lease, so one request at a time spends its refresh token; the session as
@@ -165,19 +172,22 @@ class Store:
             ExpressionAttributeValues={":until": {"N": str(now + seconds)}, ":now": {"N": str(now)}},
             ReturnValues="ALL_NEW",
         )
-        return _session(item) if item else None
+        return _session(session_id, item) if item else None
 
-    def save_refresh(self, session_id: str, person: dict[str, Any], sealed_grant: bytes, now: int) -> bool:
-        """Store a refresh's result and release the lease; False when the session ended meanwhile."""
+    def save_refresh(self, session_id: str, session: Session) -> bool:
+        """Store a refreshed session's data and grant and release the lease; False when the session ended
+        meanwhile."""
+        if session.sealed_grant is None:
+            raise ValueError("a refreshed session holds a grant")
         saved = self._conditional_update(
             session_id,
-            UpdateExpression="SET person = :person, #grant = :grant, refreshed_at = :now REMOVE refresh_lease",
+            UpdateExpression="SET sealed = :sealed, #grant = :grant, refreshed_at = :now REMOVE refresh_lease",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#grant": "grant"},
             ExpressionAttributeValues={
-                ":person": {"S": json.dumps(person, separators=(",", ":"))},
-                ":grant": {"B": sealed_grant},
-                ":now": {"N": str(now)},
+                ":sealed": {"B": _seal_session(session_id, session)},
+                ":grant": {"B": session.sealed_grant},
+                ":now": {"N": str(session.refreshed_at)},
             },
         )
         return saved is not None
@@ -191,7 +201,9 @@ class Store:
         """An UpdateItem on the session: its returned attributes (empty unless asked for), or None when its
         condition does not hold."""
         try:
-            response = aws.dynamodb().update_item(TableName=self._table, Key={"pk": _session_key(session_id)}, **kwargs)
+            response = aws.dynamodb().update_item(
+                TableName=self._table, Key={"pk": {"S": _session_key(session_id)}}, **kwargs
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return None
@@ -202,7 +214,7 @@ class Store:
         return attributes
 
     def delete_session(self, session_id: str) -> None:
-        self._call("delete_item", Key={"pk": _session_key(session_id)})
+        self._call("delete_item", Key={"pk": {"S": _session_key(session_id)}})
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
@@ -211,22 +223,48 @@ class Store:
             raise _unavailable(operation, error) from None
 
 
-def _session_key(session_id: str) -> AttributeValueTypeDef:
+def _transaction_key(state: str) -> str:
+    return "txn#" + digest(state)
+
+
+def _session_key(session_id: str) -> str:
     """Sessions are stored under the hash of their id: a database reader cannot present them."""
-    return {"S": "session#" + digest(session_id)}
+    return "session#" + digest(session_id)
 
 
-def _session(item: dict[str, Any]) -> Session:
+def _seal_session(session_id: str, session: Session) -> bytes:
+    secret = {
+        "sub": session.sub,
+        "person": session.person,
+        "authentication": session.authentication,
+        "provenance": session.provenance,
+    }
+    return seal_for(session_id, "session", _session_key(session_id), secret)
+
+
+def _session(session_id: str, item: dict[str, Any]) -> Session | None:
+    secret = _open(session_id, "session", _session_key(session_id), item)
+    if secret is None:
+        return None
     return Session(
         provider_id=item["provider"]["S"],
-        sub=item["sub"]["S"],
-        person=json.loads(item["person"]["S"]),
+        sub=secret["sub"],
+        person=secret["person"],
         expires_at=int(item["expires_at"]["N"]),
-        authentication=json.loads(item["authentication"]["S"]) if "authentication" in item else {},
+        authentication=secret["authentication"],
         sealed_grant=bytes(item["grant"]["B"]) if "grant" in item else None,
-        refreshed_at=int(item["refreshed_at"]["N"]) if "refreshed_at" in item else 0,
-        provenance=json.loads(item["provenance"]["S"]) if "provenance" in item else {},
+        refreshed_at=int(item["refreshed_at"]["N"]),
+        provenance=secret["provenance"],
     )
+
+
+def _open(secret: str, purpose: Purpose, item_key: str, item: dict[str, Any]) -> dict[str, Any] | None:
+    """An item's sealed data, or None (logged) when it does not open: tampered, moved, or from an older layout."""
+    try:
+        return open_for(secret, purpose, item_key, bytes(item["sealed"]["B"]))
+    except (KeyError, SealBroken):
+        logger.warning("stored item did not open", extra={"item_kind": purpose})
+        return None
 
 
 def _refusal(old_item: dict[str, Any] | None, provider_id: str, binding: str) -> GatewayError:

@@ -13,12 +13,20 @@ from typing import Any
 
 from .errors import CsrfRejected, GatewayError
 from .observability import log_unexpected, logger
+from .settings import Settings
 
 SESSION_COOKIE = "__Host-sgw_session"
 LOGIN_COOKIE = "__Host-sgw_login"
 """``__Host-`` cookies must be Secure, host-only and Path=/, so a sibling subdomain cannot plant or shadow them."""
+_SAME_SITE = {SESSION_COOKIE: "Strict", LOGIN_COOKIE: "Lax"}
+"""Only the frontend's own requests need the session cookie (Strict: no cross-site request carries it, not even a
+top-level navigation); the login cookie must come back on the provider's cross-site redirect to the callback."""
 CSRF_HEADER = "x-csrf"
 """A custom header a cross-site form or image cannot send; fetch from another origin needs a CORS preflight."""
+PREFLIGHT_MAX_AGE_SECONDS = 600
+"""How long a browser may reuse a CORS preflight answer (Chromium caps it at 7200)."""
+_CORS_METHODS = frozenset({"GET", "POST"})
+_CORS_REQUEST_HEADERS = frozenset({CSRF_HEADER, "content-type"})
 
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -28,6 +36,7 @@ _SECURITY_HEADERS = {
 
 Event = Mapping[str, Any]
 Response = dict[str, Any]
+Handler = Callable[["Request"], Response]
 
 
 @dataclass(frozen=True)
@@ -69,11 +78,12 @@ def _cookies(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def set_cookie(name: str, value: str, max_age: int) -> str:
-    return f"{name}={value}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Lax"
+    return f"{name}={value}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite={_SAME_SITE[name]}"
 
 
 def expire_cookie(name: str) -> str:
-    return f"{name}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"
+    """Expire ``name`` with the attributes it was set with."""
+    return set_cookie(name, "", 0)
 
 
 def json_response(status: int, body: object, cookies: Sequence[str] = ()) -> Response:
@@ -107,7 +117,23 @@ def error_response(error: GatewayError, cookies: Sequence[str] = ()) -> Response
     return json_response(error.status, {"error": error.code}, cookies)
 
 
-def guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+def serve_api(request: Request, routes: Mapping[str, Handler], config: Settings) -> Response:
+    """Run a data route behind the checks every one of them needs, made here once so no route can miss one:
+    the ``Origin`` allow-list, the CSRF header, and CORS for frontends on another origin (with credentials,
+    for exactly the configured origins: never ``*``, never a reflected foreign origin)."""
+    origin = request.headers.get("origin")
+    if origin is not None and not config.origin_allowed(origin, request.origin):
+        logger.warning("request refused", extra={"error_code": CsrfRejected.code, "detail": "origin not allowed"})
+        return error_response(CsrfRejected("origin not allowed"))
+    if request.method == "OPTIONS":
+        return _preflight(request, origin)
+    response = _checked_route(request, routes)
+    if origin is not None:
+        response["headers"].update(_cors_headers(origin))
+    return response
+
+
+def guarded(handler: Handler) -> Handler:
     """Turn typed errors into their JSON answers and anything unexpected into a bare ``internal_error``."""
 
     @functools.wraps(handler)
@@ -123,3 +149,31 @@ def guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Respo
             return error_response(GatewayError("unexpected"))
 
     return run
+
+
+def _checked_route(request: Request, routes: Mapping[str, Handler]) -> Response:
+    @guarded
+    def run(request: Request) -> Response:
+        request.require_csrf_header()
+        return routes[request.route](request)
+
+    return run(request)
+
+
+def _preflight(request: Request, origin: str | None) -> Response:
+    """Grant a CORS preflight for the methods and headers the data routes use, or refuse it."""
+    method = request.headers.get("access-control-request-method", "")
+    asked = {name.strip().lower() for name in request.headers.get("access-control-request-headers", "").split(",")}
+    if origin is None or method not in _CORS_METHODS or not asked - {""} <= _CORS_REQUEST_HEADERS:
+        return error_response(CsrfRejected("preflight for a method or header the API does not use"))
+    headers = {
+        **_cors_headers(origin),
+        "Access-Control-Allow-Methods": ", ".join(sorted(_CORS_METHODS)),
+        "Access-Control-Allow-Headers": "X-CSRF, Content-Type",
+        "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
+    }
+    return {"statusCode": 204, "headers": {**_SECURITY_HEADERS, **headers}, "cookies": []}
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
