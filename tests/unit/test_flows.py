@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -42,6 +43,9 @@ class MemoryStore:
 
     def delete_session(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
+
+    def touch_session(self, session_id: str, now: int) -> None:
+        self.sessions[session_id] = replace(self.sessions[session_id], seen_at=now)
 
 
 class ScriptedProvider:
@@ -138,6 +142,28 @@ def test_current_session_without_a_cookie_is_not_authenticated() -> None:
     for session_id in (None, "", "unknown"):
         with pytest.raises(NotAuthenticated):
             flow.current_session(session_id)
+
+
+@pytest.mark.parametrize(
+    ("idle_for", "outcome"),
+    [
+        (30, "kept, not written"),
+        (SETTINGS.session_idle_seconds - 1, "kept and touched"),
+        (SETTINGS.session_idle_seconds, "ended"),
+    ],
+)
+def test_a_session_unused_for_the_idle_timeout_ends(idle_for: int, outcome: str) -> None:
+    store = MemoryStore()
+    store.sessions["s"] = Session("sgid", "u=1", {}, expires_at=100_000, seen_at=5000 - idle_for)
+    flow = Gateway(SETTINGS, store, {}, clock=lambda: 5000.0)  # type: ignore[arg-type]
+
+    if outcome == "ended":
+        with pytest.raises(NotAuthenticated):
+            flow.current_session("s")
+        assert store.sessions == {}
+    else:
+        assert flow.current_session("s").sub == "u=1"
+        assert store.sessions["s"].seen_at == (5000 if outcome == "kept and touched" else 5000 - idle_for)
 
 
 def test_each_login_gets_fresh_secrets() -> None:

@@ -44,6 +44,8 @@ from .sealing import GrantSealer
 from .settings import Settings, settings
 from .store import LoginTransaction, Session, Store, digest
 
+SEEN_RESOLUTION_SECONDS = 60
+"""A session's last use is written at most once a minute: the idle timeout is that precise, and reads stay reads."""
 REFRESH_LEASE_SECONDS = 30
 """How long one request may hold a session's refresh; longer than a refresh's bounded provider calls."""
 MAX_RETURN_TO_LENGTH = 1024
@@ -178,6 +180,7 @@ class Gateway:
                 sealed_grant=sealed,
                 refreshed_at=now,
                 provenance=identity.provenance,
+                seen_at=now,
             )
             self._store.put_session(session_id, session)
         except GatewayError as error:
@@ -199,6 +202,11 @@ class Gateway:
         session = self._store.get_session(session_id, now) if session_id else None
         if session is None or session_id is None:
             raise NotAuthenticated("no live session")
+        if now - session.seen_at >= self._settings.session_idle_seconds:
+            self._store.delete_session(session_id)
+            raise NotAuthenticated("session idle too long")
+        if now - session.seen_at >= SEEN_RESOLUTION_SECONDS:
+            self._store.touch_session(session_id, now)
         after = self._settings.refresh_after_seconds
         stale = after > 0 and now - session.refreshed_at >= after
         if (refresh or stale) and session.sealed_grant is not None:

@@ -41,6 +41,9 @@ class Settings:
     public_url: str | None
     """Where this API is reachable from browsers; redirect URIs derive from it. None: the request's host."""
     session_ttl_seconds: int
+    """Absolute session lifetime, from login."""
+    session_idle_seconds: int
+    """A session unused for this long ends, however long its absolute lifetime."""
     login_ttl_seconds: int
     secret_cache_seconds: int
     http_timeout_seconds: float
@@ -81,6 +84,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         frontend_url=frontend_url,
         public_url=base_url(public_url, "GATEWAY_PUBLIC_URL") if public_url else None,
         session_ttl_seconds=_int(environ, "GATEWAY_SESSION_TTL_SECONDS", 3600, minimum=60),
+        session_idle_seconds=_int(environ, "GATEWAY_SESSION_IDLE_SECONDS", 1800, minimum=120),
         login_ttl_seconds=login_ttl,
         secret_cache_seconds=_int(environ, "GATEWAY_SECRET_CACHE_SECONDS", 300, minimum=0),
         http_timeout_seconds=float(_int(environ, "GATEWAY_HTTP_TIMEOUT_SECONDS", 10, minimum=1)),

@@ -66,6 +66,8 @@ class Session:
     """When the person data was last read from the provider (login or refresh)."""
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per attribute, where MyInfo says it comes from (:func:`singpass_gateway.person.provenance`)."""
+    seen_at: int = 0
+    """When the browser last used the session (to the resolution of :meth:`Store.touch_session`)."""
 
 
 class Store:
@@ -141,6 +143,7 @@ class Store:
             "provider": {"S": session.provider_id},
             "expires_at": {"N": str(session.expires_at)},
             "refreshed_at": {"N": str(session.refreshed_at)},
+            "seen_at": {"N": str(session.seen_at)},
             "sealed": {"B": _seal_session(session_id, session)},
         }
         if session.sealed_grant is not None:
@@ -154,6 +157,15 @@ class Store:
         if not item or int(item["expires_at"]["N"]) <= now:
             return None
         return _session(session_id, item)
+
+    def touch_session(self, session_id: str, now: int) -> None:
+        """Record that the browser used its session now (for the idle timeout)."""
+        self._conditional_update(
+            session_id,
+            UpdateExpression="SET seen_at = :now",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":now": {"N": str(now)}},
+        )
 
     def lease_refresh(self, session_id: str, now: int, seconds: int) -> Session | None:
         """Take the session's refresh lease, so one request at a time spends its refresh token; the session as
@@ -255,6 +267,7 @@ def _session(session_id: str, item: dict[str, Any]) -> Session | None:
         sealed_grant=bytes(item["grant"]["B"]) if "grant" in item else None,
         refreshed_at=int(item["refreshed_at"]["N"]),
         provenance=secret["provenance"],
+        seen_at=int(item["seen_at"]["N"]),
     )
 
 
