@@ -41,7 +41,7 @@ from cryptography.x509.oid import NameOID
 from joserfc import jwe
 from joserfc.jwk import ECKey, OctKey, RSAKey
 from singpass_gateway.errors import GatewayError
-from singpass_gateway.flows import CompletedLogin, Gateway, LoginFailed
+from singpass_gateway.flows import CompletedLogin, Gateway, LoginFailed, LoginRedirect
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.jose import MAX_JWKS_KEYS
 from singpass_gateway.keys.pem import thumbprint
@@ -69,8 +69,9 @@ Signer = Literal[
 """How an artifact is signed. ``foreign-key``: a valid-looking key that is not in the JWKS, under the honest
 ``kid``. ``alternate-alg``: an algorithm the gateway does not expect, with a key the provider does publish.
 ``tampered``: the honest signature over other claims. ``*-header``: a foreign key offered in the header."""
-Packaging = Literal["honest", "unencrypted", "plain-json"]
-"""How an encrypted artifact is packed: as it should be, its JWS without the JWE, or a JWE around bare JSON."""
+Packaging = Literal["honest", "unencrypted", "unsigned", "clear"]
+"""How a signed and encrypted artifact is packed: as it should be, its JWS without the JWE (``unencrypted``), a
+JWE around the bare claims (``unsigned``), or the bare claims as ``application/json`` (``clear``)."""
 
 
 class _Drop:
@@ -360,6 +361,9 @@ class Upstream:
     person_document: ClassVar[str]
     someone_else: ClassVar[Mapping[str, Any]]
     """Claims that make the person document describe another person than the subject token names."""
+    token_type: ClassVar[str] = "Bearer"
+    jose_endpoints: ClassVar[tuple[str, ...]] = ()
+    """Endpoints that answer a JWE or JWS rather than JSON."""
     pkce: ClassVar[bool] = True
     issuer_parameter: ClassVar[bool] = False
     """The provider sends RFC 9207's ``iss`` with the code."""
@@ -377,6 +381,7 @@ class Upstream:
         self.endpoint_names: dict[str, str] = {}
         self.complaints: list[str] = []
         self.codes: dict[str, Authorized] = {}
+        self.authorizations: list[Authorized] = []
         self.retired: list[tuple[str | None, SigningKey]] = []
         self.signings = self.signings_()
         self.encryptions = self.encryptions_()
@@ -430,10 +435,14 @@ class Upstream:
     def login(self, return_to: str = "/after") -> Outcome:
         """A whole login: the gateway starts it, the person authorizes at the upstream, the callback ends it."""
         try:
-            started = self.gateway.begin_login(self.kind, return_to, PUBLIC_URL)
+            started = self.start(return_to)
         except LoginFailed as failure:
             return self.outcome(failure)
         return self.finish(self.authorize(started.location), started.binding)
+
+    def start(self, return_to: str = "/after") -> LoginRedirect:
+        """The login route: the browser's redirect to the upstream and its login-cookie binding."""
+        return self.gateway.begin_login(self.kind, return_to, PUBLIC_URL)
 
     def authorize(self, location: str) -> dict[str, str]:
         """Play the authorization endpoint and the person consenting: the callback's query parameters."""
@@ -444,6 +453,7 @@ class Upstream:
             return {"error": "invalid_request", "state": dict(parse_qsl(urlsplit(location).query)).get("state", "")}
         code = secrets.token_urlsafe(16)
         self.codes[code] = authorized
+        self.authorizations.append(authorized)
         params = {"code": code, "state": authorized.state, **({"iss": self.issuer} if self.issuer_parameter else {})}
         return overridden(params, self.callback_overrides)
 
@@ -471,6 +481,16 @@ class Upstream:
         )  # fmt: skip
         self.retired.append((signing.jwks_url, old))
         signing.key = SigningKey(old.alg, new_key, old.kid + "-next")
+
+    def requests_to(self, endpoint: str) -> list[dict[str, Any]]:
+        """What the gateway sent to a named endpoint, in order."""
+        return [r for r in self.http.requests if self.endpoint_names.get(r["url"].split("?")[0]) == endpoint]
+
+    def jwks_endpoint(self, artifact: str) -> str:
+        """The name of the JWKS endpoint that publishes ``artifact``'s signing key."""
+        url = self.signings[artifact].jwks_url
+        assert url is not None, f"{self.kind}'s {artifact} is verified with a pinned key"
+        return self.endpoint_names[url]
 
     def outcome(
         self, result: LoginFailed | CompletedLogin | GatewayError | None, session_id: str | None = None
@@ -582,13 +602,20 @@ class Upstream:
         return encrypt(plaintext, target, overridden(encryption.header, twist.jwe))
 
     def signed_and_sealed(self, artifact: str, claims: Mapping[str, Any]) -> str:
-        """A JWE around a JWS (Singpass, MyInfo); ``plain-json`` packs the bare claims instead of the JWS."""
+        """A JWE around a JWS (Singpass, MyInfo); ``unsigned`` packs the bare claims instead of the JWS."""
         twist = self.twists.get(artifact, HONEST)
-        if twist.packaging == "plain-json":
+        if twist.packaging == "unsigned":
             return self.sealed(artifact, json.dumps(overridden(claims, twist.claims)))
         inner = self.signed(artifact, claims)
         quoted = self.encryptions[artifact].quoted and twist.packaging == "honest"
         return self.sealed(artifact, json.dumps(inner) if quoted else inner)
+
+    def jose_answer(self, artifact: str, claims: Mapping[str, Any], content_type: str) -> HttpResponse:
+        """The answer carrying a signed and encrypted ``artifact`` (or, ``clear``, its bare claims as JSON)."""
+        twist = self.twists.get(artifact, HONEST)
+        if twist.packaging == "clear":
+            return json_response(overridden(claims, twist.claims))
+        return HttpResponse(200, {"Content-Type": content_type}, self.signed_and_sealed(artifact, claims).encode())
 
     def claims(self, artifact: str) -> Mapping[str, Any]:
         return self.twists.get(artifact, HONEST).claims
@@ -632,6 +659,8 @@ class Upstream:
             raise ValueError(f"{self.kind}'s {name} is verified with a pinned key, not a JWKS")
         if (twist.jwe or twist.packaging != "honest") and name not in self.encryptions:
             raise ValueError(f"{self.kind}'s {name} is not encrypted")
+        if twist.packaging == "clear" and name not in self.jose_endpoints:
+            raise ValueError(f"{self.kind}'s {name} is not an endpoint's whole answer")
 
 
 def expect(condition: bool, complaint: str) -> None:
@@ -844,6 +873,7 @@ class SingpassUpstream(Upstream):
     subject_token, person_document = "id_token", "userinfo"
     artifacts = ("id_token", "userinfo")
     someone_else: ClassVar[Mapping[str, Any]] = {"sub": "u-someone-else"}
+    token_type, jose_endpoints = "DPoP", ("userinfo",)
     issuer_parameter = True
     discovery_url = "https://singpass.example/fapi/.well-known/openid-configuration"
 
@@ -944,8 +974,7 @@ class SingpassUpstream(Upstream):
         expect(jkt == self.access_tokens[access_token], "userinfo proof by another key")
         person = {"name": {"value": PERSON_NAME, "source": "1", "classification": "C", "lastupdated": "2026-01-01"}}
         claims = {"iss": self.issuer, "aud": CLIENT_ID, "sub": self.subject, "iat": self.now, "person_info": person}
-        body = self.signed_and_sealed("userinfo", claims)
-        return HttpResponse(200, {"Content-Type": "application/jwt"}, body.encode())
+        return self.jose_answer("userinfo", claims, "application/jwt")
 
 
 class MyInfoV3Upstream(Upstream):
@@ -957,6 +986,7 @@ class MyInfoV3Upstream(Upstream):
     subject_token, person_document = "access_token", "person"
     artifacts = ("access_token", "person")
     someone_else: ClassVar[Mapping[str, Any]] = {"uinfin": {"value": "S1234567A"}}
+    jose_endpoints = ("person",)
     pkce = False
 
     def options(self) -> dict[str, Any]:
@@ -1003,8 +1033,7 @@ class MyInfoV3Upstream(Upstream):
         expect(bearer in self.access_tokens, "access token")
         check_pki_sign(signature, "GET", self.person_url, {"client_id": CLIENT_ID, "attributes": "uinfin,name"})
         person = {"uinfin": {"value": self.subject, "source": "1"}, "name": {"value": PERSON_NAME, "source": "1"}}
-        body = self.signed_and_sealed("person", person)
-        return HttpResponse(200, {"Content-Type": "application/jose"}, body.encode())
+        return self.jose_answer("person", person, "application/jose")
 
 
 def check_pki_sign(header: str, method: str, url: str, params: Mapping[str, str]) -> None:
@@ -1030,6 +1059,7 @@ class MyInfoV4Upstream(Upstream):
     subject_token, person_document = "access_token", "person"
     artifacts = ("access_token", "person")
     someone_else: ClassVar[Mapping[str, Any]] = {"uuid": {"value": "another-person"}}
+    token_type, jose_endpoints = "DPoP", ("person",)
     authorise_jwks = "https://authorise.example/.well-known/keys.json"
     myinfo_jwks = "https://myinfo-keys.example/.well-known/keys.json"
 
@@ -1093,8 +1123,7 @@ class MyInfoV4Upstream(Upstream):
             "uinfin": {"value": "S9812381D", "source": "1"}, "uuid": {"value": self.subject},
             "name": {"value": PERSON_NAME, "source": "1"},
         }  # fmt: skip
-        body = self.signed_and_sealed("person", person)
-        return HttpResponse(200, {"Content-Type": "application/jose"}, body.encode())
+        return self.jose_answer("person", person, "application/jose")
 
 
 UPSTREAMS: dict[str, type[Upstream]] = {
