@@ -574,7 +574,7 @@ def test_a_refreshed_id_token_for_another_issuer_subject_or_audience_is_refused(
 # -- 25. at_hash ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", DISCOVERY_KINDS)
+@pytest.mark.parametrize("kind", ID_TOKEN_KINDS)
 def test_an_at_hash_for_another_access_token_is_refused(kind: str) -> None:
     outcome = build(kind).misbehave(id_token={"at_hash": "YW5vdGhlci1hY2Nlc3MtdG9rZW4"}).login()
 

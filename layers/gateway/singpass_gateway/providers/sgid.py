@@ -3,7 +3,8 @@
 The person data arrives as ``{sub, key, data}``: ``key`` is a JWE of a symmetric JWK encrypted to the client's
 RSA key, and each ``data`` field is a JWE under that symmetric key. ID-token checks cover at least those of the
 official SDKs: RS256 only, iss, aud, exp, iat, nonce and sub, signature against the cached JWKS (refetched once
-on an unknown key), plus the userinfo ``sub`` equal to the ID token's.
+on an unknown key), ``at_hash`` when present (as the TS SDK's openid-client checks it), plus the userinfo
+``sub`` equal to the ID token's.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ class SgidProvider:
             jwks_url=f"{self._issuer}/.well-known/jwks.json",
             algorithms=ID_TOKEN_ALGORITHMS,
         )
-        claims = jose.verify_id_token(tokens["id_token"], policy, self._toolkit.jwks, callback.nonce, callback.now)
+        claims = jose.verify_id_token(
+            tokens["id_token"], policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
+        )
         userinfo = self._userinfo(tokens["access_token"])
         if userinfo.get("sub") != claims["sub"]:
             raise InvalidToken("userinfo sub differs from the ID token's sub")
