@@ -151,7 +151,7 @@ def test_an_id_token_without_this_logins_nonce_is_refused_and_nothing_more_is_fe
 # -- 4. the RFC 9207 iss parameter --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", DISCOVERY_KINDS)
+@pytest.mark.parametrize("kind", ID_TOKEN_KINDS)
 @pytest.mark.parametrize("named", ["another-issuer", "issuer-with-trailing-slash"])
 def test_a_callback_naming_another_issuer_is_refused_before_the_token_call(kind: str, named: str) -> None:
     upstream = build(kind)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable, RefreshRejected
+from ..errors import ConfigurationError, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
 from ..person import normalise
 from ..person import provenance as describe
@@ -198,7 +198,7 @@ class OidcProvider:
         from .. import jose
 
         endpoints = self._endpoints()
-        self._check_issuer_parameter(callback, endpoints)
+        oauth.check_issuer_parameter(callback.params, self._config.issuer, required=endpoints.iss_parameter)
         dpop_key = jose.dpop_key_from_text(callback.remembered["dpop_key"]) if self._config.dpop else None
         tokens = self._exchange_code(callback, endpoints, dpop_key)
         policy = self._policy(endpoints)
@@ -305,13 +305,6 @@ class OidcProvider:
         if not isinstance(request_uri, str) or not request_uri:
             raise ProviderUnavailable("pushed authorization response lacks request_uri")
         return request_uri
-
-    def _check_issuer_parameter(self, callback: Callback, endpoints: Endpoints) -> None:
-        issuer = callback.params.get("iss")
-        if issuer is None and endpoints.iss_parameter:
-            raise InvalidCallback("the provider promises an iss parameter and the callback has none")
-        if issuer is not None and issuer != self._config.issuer:
-            raise InvalidCallback("the callback's iss parameter names another issuer (mix-up)")
 
     def _exchange_code(self, callback: Callback, endpoints: Endpoints, dpop_key: Any) -> dict[str, Any]:
         code_form = {

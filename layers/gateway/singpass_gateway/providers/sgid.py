@@ -4,7 +4,8 @@ The person data arrives as ``{sub, key, data}``: ``key`` is a JWE of a symmetric
 RSA key, and each ``data`` field is a JWE under that symmetric key. ID-token checks cover at least those of the
 official SDKs: RS256 only, iss, aud, exp, iat, nonce and sub, signature against the cached JWKS (refetched once
 on an unknown key), ``at_hash`` when present (as the TS SDK's openid-client checks it), plus the userinfo
-``sub`` equal to the ID token's.
+``sub`` equal to the ID token's. A callback whose RFC 9207 ``iss`` names another issuer is refused before the
+code is spent.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class SgidProvider:
     def complete(self, callback: Callback) -> Identity:
         from .. import jose
 
+        oauth.check_issuer_parameter(callback.params, self._issuer, required=False)  # sgID does not promise it
         tokens = self._exchange_code(callback)
         policy = jose.IdTokenPolicy(
             issuer=self._issuer,
