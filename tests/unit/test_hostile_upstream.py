@@ -320,7 +320,7 @@ def test_a_signed_artifact_that_must_come_encrypted_is_refused_in_the_clear(
 
 @pytest.mark.parametrize(
     ("kind", "reason"),
-    [("myinfo-v3", "compact JWE"), ("myinfo-v4", "compact JWE")],
+    [("singpass", "signed JWT"), ("myinfo-v3", "compact JWE"), ("myinfo-v4", "compact JWE")],
 )
 def test_person_data_that_must_be_signed_is_refused_as_plain_json(kind: str, reason: str) -> None:
     upstream = build(kind)
