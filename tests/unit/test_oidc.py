@@ -17,13 +17,12 @@ from singpass_gateway.errors import (
     ProviderUnavailable,
     RefreshRejected,
 )
-from singpass_gateway.jose import JwksCache
 from singpass_gateway.providers import AuthorizationRequest, Callback
 from singpass_gateway.providers.oidc import OidcProvider, create
 from singpass_gateway.settings import ProviderSettings
 
-from tests.unit.fakes import FakeHttp, json_response
-from tests.unit.test_jose import public_jwk
+from tests.unit.fakes import FakeHttp, FakeToolkit, json_response
+from tests.unit.upstream import public_jwk
 
 ISSUER = "https://op.example"
 SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:oidc"
@@ -40,21 +39,10 @@ DISCOVERY = {
 }
 
 
-class Secrets:
-    def get(self, secret_id: str) -> str:
-        assert secret_id == SECRET_ARN
-        return "s3cret:with%chars"
-
-
-class Toolkit:
-    def __init__(self, http: FakeHttp) -> None:
-        self.http, self.secrets, self.jwks = http, Secrets(), JwksCache(http)  # type: ignore[arg-type]
-
-
 def make(http: FakeHttp, **options: Any) -> OidcProvider:
     base = {"issuer": ISSUER, "client_id": "client 1", "client_secret_arn": SECRET_ARN, "scopes": ["openid", "email"]}
     entry = ProviderSettings(id="oidc", type="oidc", name="OIDC", options={**base, **options})
-    return create(entry, Toolkit(http))  # type: ignore[arg-type]
+    return create(entry, FakeToolkit(http, {SECRET_ARN: "s3cret:with%chars"}))  # type: ignore[arg-type]
 
 
 def at_hash(access_token: str) -> str:

@@ -12,13 +12,12 @@ from joserfc import jwe
 from joserfc.jwk import OctKey, RSAKey
 from singpass_gateway.errors import ConfigurationError, InvalidToken, ProviderUnavailable, TokenRejected
 from singpass_gateway.flows import pkce_challenge
-from singpass_gateway.jose import JwksCache
 from singpass_gateway.providers import AuthorizationRequest, Callback
 from singpass_gateway.providers.sgid import SgidProvider, create, parse_value
 from singpass_gateway.settings import ProviderSettings
 
-from tests.unit.fakes import FakeHttp, json_response
-from tests.unit.test_jose import LocalKey, public_jwk
+from tests.unit.fakes import FakeHttp, FakeToolkit, json_response, pem
+from tests.unit.upstream import public_jwk
 
 ISSUER = "https://sgid.example/v2"
 NOW = 1_800_000_000
@@ -27,25 +26,20 @@ NONCE = "nonce-123"
 REDIRECT = "https://app.example/auth/sgid/callback"
 
 
-class FakeSecrets:
-    def get(self, secret_id: str) -> str:
-        return {"arn:aws:secretsmanager:ap-southeast-1:1:secret:sgid": "s3cret"}[secret_id]
+SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:sgid"
+KEY_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:sgid-key"
 
 
-class FakeToolkit:
-    def __init__(self, http: FakeHttp, key: LocalKey) -> None:
-        self.http, self.secrets, self.jwks, self._key = http, FakeSecrets(), JwksCache(http), key  # type: ignore[arg-type]
-
-    def key(self, reference: str) -> LocalKey:
-        return self._key
+def toolkit(http: FakeHttp, client_key: rsa.RSAPrivateKey) -> FakeToolkit:
+    return FakeToolkit(http, {SECRET_ARN: "s3cret", KEY_ARN: pem(client_key)})
 
 
 def entry(**options: Any) -> ProviderSettings:
     base = {
         "issuer": ISSUER,
         "client_id": "client-1",
-        "client_secret_arn": "arn:aws:secretsmanager:ap-southeast-1:1:secret:sgid",
-        "decryption_key_arn": "arn:aws:kms:ap-southeast-1:1:key/abc",
+        "client_secret_arn": SECRET_ARN,
+        "decryption_key_arn": KEY_ARN,
         "scopes": ["openid", "myinfo.name", "myinfo.vehicles", "myinfo.email"],
     }
     return ProviderSettings(id="sgid", type="sgid", name="sgID", options={**base, **options})
@@ -53,7 +47,7 @@ def entry(**options: Any) -> ProviderSettings:
 
 @pytest.fixture
 def provider(fake_http: FakeHttp, client_key: rsa.RSAPrivateKey) -> SgidProvider:
-    return create(entry(), FakeToolkit(fake_http, LocalKey(client_key)))  # type: ignore[arg-type]
+    return create(entry(), toolkit(fake_http, client_key))  # type: ignore[arg-type]
 
 
 def id_token(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
@@ -207,7 +201,7 @@ def test_bad_configuration_is_refused_at_start_up(
     fake_http: FakeHttp, client_key: rsa.RSAPrivateKey, options: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        create(entry(**options), FakeToolkit(fake_http, LocalKey(client_key)))  # type: ignore[arg-type]
+        create(entry(**options), toolkit(fake_http, client_key))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
