@@ -51,6 +51,8 @@ from singpass_gateway.settings import load_settings
 
 from tests.unit.fakes import FakeHttp, FakeToolkit, MemoryStore, json_response, pem
 
+PEM, DER = serialization.Encoding.PEM, serialization.Encoding.DER
+
 NOW = 1_800_000_000
 """The gateway's and every upstream's clock (the JWKS cache's too), fixed so time claims are exact."""
 FRONTEND = "https://app.example"
@@ -191,11 +193,15 @@ def public_jwk(key: PrivateKey, kid: str | None = "k1", **extra: str) -> dict[st
     return {**jwk, **extra}
 
 
-def certificate(key: rsa.RSAPrivateKey) -> str:
-    """A self-signed certificate for ``key``, as MyInfo publishes its own."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "myinfo.test")])
+def certificate(key: PrivateKey, common_name: str = "myinfo.test") -> str:
+    """A self-signed PEM certificate for ``key``, as MyInfo publishes its own."""
+    return _self_signed(key, common_name).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _self_signed(key: PrivateKey, common_name: str) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    built = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -205,15 +211,14 @@ def certificate(key: rsa.RSAPrivateKey) -> str:
         .not_valid_after(start + datetime.timedelta(days=365))
         .sign(key, hashes.SHA256())
     )
-    return built.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def token_hash(token: str) -> str:
-    """``at_hash`` and DPoP's ``ath`` for SHA-256 algorithms: base64url of the left half, or of all of it."""
+def at_hash(token: str) -> str:
+    """OIDC's ``at_hash`` for SHA-256 algorithms: base64url of the left half of the token's hash."""
     return b64url(hashlib.sha256(token.encode()).digest()[:16])
 
 
@@ -261,9 +266,8 @@ def _forge(signer: Signer, claims: dict[str, Any], header: dict[str, Any], signi
     if signer == "none":
         return jwt.encode(claims, None, algorithm="none", headers=header)
     if signer == "hs256-public-key":
-        return _hs256_keyed_with(key.key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ), claims, header)  # fmt: skip
+        public_pem = key.key.public_key().public_bytes(PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return _hs256_keyed_with(public_pem, claims, header)
     if signer == "tampered":
         signing_header, _, signature = jwt.encode(claims, key.key, algorithm=key.alg, headers=header).split(".")
         forged = b64url(json.dumps({**claims, "sub": "someone-else"}).encode())
@@ -274,7 +278,7 @@ def _forge(signer: Signer, claims: dict[str, Any], header: dict[str, Any], signi
         "jwk-header": {"jwk": public_jwk(foreign, None)},
         "jku-header": {"jku": f"{ATTACKER}/jwks.json"},
         "x5u-header": {"x5u": f"{ATTACKER}/cert.pem"},
-        "x5c-header": {"x5c": [_der_certificate(foreign)]},
+        "x5c-header": {"x5c": [base64.b64encode(_self_signed(foreign, "attacker.example").public_bytes(DER)).decode()]},
     }[signer]
     return jwt.encode(claims, foreign, algorithm=key.alg, headers={**header, **offered})
 
@@ -285,17 +289,6 @@ def _hs256_keyed_with(secret: bytes, claims: dict[str, Any], header: dict[str, A
         b64url(json.dumps(part).encode()) for part in ({**header, "alg": "HS256", "typ": "JWT"}, claims)
     )
     return f"{signing_input}.{b64url(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
-
-
-def _der_certificate(key: PrivateKey) -> str:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "attacker.example")])
-    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    built = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(2).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return base64.b64encode(built.public_bytes(serialization.Encoding.DER)).decode()
 
 
 @dataclass
@@ -355,6 +348,7 @@ class Upstream:
 
     kind: ClassVar[str]
     issuer: ClassVar[str]
+    subject: ClassVar[str]
     artifacts: ClassVar[tuple[str, ...]]
     subject_token: ClassVar[str]
     """The artifact that names the person: the ID token, or MyInfo's access token (MyInfo has no ID token)."""
@@ -383,8 +377,8 @@ class Upstream:
         self.codes: dict[str, Authorized] = {}
         self.authorizations: list[Authorized] = []
         self.retired: list[tuple[str | None, SigningKey]] = []
-        self.signings = self.signings_()
-        self.encryptions = self.encryptions_()
+        self.signings = self.make_signings()
+        self.encryptions = self.make_encryptions()
         self.serve_attacker()
         self.serve_endpoints()
         toolkit = FakeToolkit(self.http, self.secrets(), clock=lambda: self.now)
@@ -397,13 +391,8 @@ class Upstream:
                 "GATEWAY_PROVIDERS": json.dumps([entry]),
             }
         )
-        self.gateway = Gateway(
-            settings,
-            self.store,
-            build_providers(settings, toolkit),
-            PlainSealer(),
-            clock=lambda: self.now,  # type: ignore[arg-type]
-        )
+        providers = build_providers(settings, toolkit)  # type: ignore[arg-type]
+        self.gateway = Gateway(settings, self.store, providers, PlainSealer(), clock=lambda: self.now)  # type: ignore[arg-type]
 
     # -- what a test uses ------------------------------------------------------------------------------------------
 
@@ -476,9 +465,10 @@ class Upstream:
         """Sign ``artifact`` with a new key under a new ``kid`` from now on, still publishing the old one."""
         signing = self.signings[artifact]
         old = signing.key
-        new_key = ec.generate_private_key(ec.SECP256R1()) if isinstance(old.key, ec.EllipticCurvePrivateKey) else (
-            rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        )  # fmt: skip
+        if isinstance(old.key, ec.EllipticCurvePrivateKey):
+            new_key: PrivateKey = ec.generate_private_key(old.key.curve)
+        else:
+            new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.retired.append((signing.jwks_url, old))
         signing.key = SigningKey(old.alg, new_key, old.kid + "-next")
 
@@ -519,10 +509,10 @@ class Upstream:
             EC_DECRYPTION_ARN: pem(KEYS.client_ec_decryption),
         }
 
-    def signings_(self) -> dict[str, Signing]:
+    def make_signings(self) -> dict[str, Signing]:
         raise NotImplementedError
 
-    def encryptions_(self) -> dict[str, Encryption]:
+    def make_encryptions(self) -> dict[str, Encryption]:
         return {}
 
     def serve_endpoints(self) -> None:
@@ -617,7 +607,7 @@ class Upstream:
             return json_response(overridden(claims, twist.claims))
         return HttpResponse(200, {"Content-Type": content_type}, self.signed_and_sealed(artifact, claims).encode())
 
-    def claims(self, artifact: str) -> Mapping[str, Any]:
+    def claim_overrides(self, artifact: str) -> Mapping[str, Any]:
         return self.twists.get(artifact, HONEST).claims
 
     def redeem(self, form: Mapping[str, str]) -> Authorized:
@@ -639,13 +629,11 @@ class Upstream:
     def id_token_claims(self, authorized: Authorized | None, access_token: str) -> dict[str, Any]:
         claims = {
             "iss": self.issuer, "aud": CLIENT_ID, "sub": self.subject, "iat": self.now, "exp": self.now + 600,
-            "at_hash": token_hash(access_token),
+            "at_hash": at_hash(access_token),
         }  # fmt: skip
         if authorized is not None and authorized.nonce is not None:
             claims["nonce"] = authorized.nonce
         return claims
-
-    subject: ClassVar[str]
 
     def _check_artifact(self, name: str, twist: Twist | Mapping[str, Any]) -> None:
         """A twist this upstream cannot apply would make a test that cannot fail: refuse it."""
@@ -688,15 +676,15 @@ def check_assertion(form: Mapping[str, str], audience: str, max_lifetime: int, n
     """A ``private_key_jwt`` assertion by the gateway's signing key: its claims, once every rule holds."""
     expect(form.get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "type")
     assertion = form.get("client_assertion", "")
-    header = jwt.get_unverified_header(assertion)
-    expect(header.get("alg") == "ES256" and header.get("kid") == thumbprint(KEYS.client_ec_signing.public_key()), "kid")
     try:
+        header = jwt.get_unverified_header(assertion)
         claims: dict[str, Any] = jwt.decode(
             assertion, KEYS.client_ec_signing.public_key(), algorithms=["ES256"], audience=audience,
             options={"verify_exp": False, "verify_iat": False},
         )  # fmt: skip
     except jwt.PyJWTError as error:
         raise Complaint(f"client assertion: {type(error).__name__}") from None
+    expect(header.get("kid") == thumbprint(KEYS.client_ec_signing.public_key()), "assertion kid")
     expect(claims.get("iss") == claims.get("sub") == CLIENT_ID == form.get("client_id"), "assertion iss/sub")
     expect(claims["iat"] == now and 0 < claims["exp"] - claims["iat"] <= max_lifetime, "assertion lifetime")
     expect(len(claims.get("jti", "")) >= 16, "assertion jti")
@@ -761,12 +749,12 @@ class SgidUpstream(Upstream):
         return {"issuer": self.issuer, "client_id": CLIENT_ID, "client_secret_arn": SECRET_ARN,
                 "decryption_key_arn": RSA_KEY_ARN, "scopes": ["openid", "myinfo.name"]}  # fmt: skip
 
-    def signings_(self) -> dict[str, Signing]:
+    def make_signings(self) -> dict[str, Signing]:
         key = SigningKey("RS256", KEYS.provider_rsa, "sgid-signing")
         alternate = SigningKey("PS256", KEYS.provider_rsa, key.kid)
         return {"id_token": Signing(key, alternate, f"{self.issuer}/.well-known/jwks.json")}
 
-    def encryptions_(self) -> dict[str, Encryption]:
+    def make_encryptions(self) -> dict[str, Encryption]:
         client_key = RSAKey.import_key(KEYS.client_rsa.public_key())
         return {
             "userinfo_key": Encryption(client_key, {"alg": "RSA-OAEP-256", "enc": "A256GCM"}),
@@ -800,7 +788,7 @@ class SgidUpstream(Upstream):
             "key": self.sealed("userinfo_key", json.dumps(block.as_dict(private=True))),
             "data": {"myinfo.name": self.sealed("userinfo_data", PERSON_NAME, block)},
         }
-        return json_response(overridden(body, self.claims("userinfo")))
+        return json_response(overridden(body, self.claim_overrides("userinfo")))
 
 
 class OidcUpstream(Upstream):
@@ -818,7 +806,7 @@ class OidcUpstream(Upstream):
         return {"issuer": self.issuer, "client_id": CLIENT_ID, "client_secret_arn": SECRET_ARN,
                 "scopes": ["openid", "profile"]}  # fmt: skip
 
-    def signings_(self) -> dict[str, Signing]:
+    def make_signings(self) -> dict[str, Signing]:
         key = SigningKey("RS256", KEYS.provider_rsa, "op-signing")
         alternate = SigningKey("ES384", KEYS.alternate_ec384, "op-signing-es384")
         return {"id_token": Signing(key, alternate, f"{self.issuer}/jwks")}
@@ -862,7 +850,7 @@ class OidcUpstream(Upstream):
 
     def userinfo(self, headers: Mapping[str, str], **_: Any) -> HttpResponse:
         expect(headers.get("Authorization", "").removeprefix("Bearer ") in self.access_tokens, "access token")
-        return json_response(overridden({"sub": self.subject, "name": PERSON_NAME}, self.claims("userinfo")))
+        return json_response(overridden({"sub": self.subject, "name": PERSON_NAME}, self.claim_overrides("userinfo")))
 
 
 class SingpassUpstream(Upstream):
@@ -881,7 +869,7 @@ class SingpassUpstream(Upstream):
         return {"issuer": self.issuer, "client_id": CLIENT_ID, "signing_key_arn": EC_SIGNING_ARN,
                 "decryption_key_arn": EC_DECRYPTION_ARN, "scopes": ["openid", "name"]}  # fmt: skip
 
-    def signings_(self) -> dict[str, Signing]:
+    def make_signings(self) -> dict[str, Signing]:
         jwks = f"{self.issuer}/jwks"
         return {
             artifact: Signing(
@@ -892,7 +880,7 @@ class SingpassUpstream(Upstream):
             for artifact in ("id_token", "userinfo")
         }
 
-    def encryptions_(self) -> dict[str, Encryption]:
+    def make_encryptions(self) -> dict[str, Encryption]:
         recipient = ECKey.import_key(KEYS.client_ec_decryption.public_key())
         header = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "kid": thumbprint(KEYS.client_ec_decryption.public_key())}
         return {artifact: Encryption(recipient, header) for artifact in ("id_token", "userinfo")}
@@ -997,12 +985,12 @@ class MyInfoV3Upstream(Upstream):
             "purpose": "Testing",
         }  # fmt: skip
 
-    def signings_(self) -> dict[str, Signing]:
+    def make_signings(self) -> dict[str, Signing]:
         key = SigningKey("RS256", KEYS.provider_rsa, "myinfo")
         alternate = SigningKey("PS256", KEYS.provider_rsa, "myinfo")
         return {artifact: Signing(key, alternate, None) for artifact in ("access_token", "person")}
 
-    def encryptions_(self) -> dict[str, Encryption]:
+    def make_encryptions(self) -> dict[str, Encryption]:
         recipient = RSAKey.import_key(KEYS.client_rsa.public_key())
         return {"person": Encryption(recipient, {"alg": "RSA-OAEP", "enc": "A256GCM"}, quoted=True)}
 
@@ -1071,7 +1059,7 @@ class MyInfoV4Upstream(Upstream):
             "purpose_id": "demonstration",
         }  # fmt: skip
 
-    def signings_(self) -> dict[str, Signing]:
+    def make_signings(self) -> dict[str, Signing]:
         return {
             artifact: Signing(
                 SigningKey("ES256", ec.generate_private_key(ec.SECP256R1()), f"myinfo-{artifact}"),
@@ -1081,7 +1069,7 @@ class MyInfoV4Upstream(Upstream):
             for artifact, jwks in (("access_token", self.authorise_jwks), ("person", self.myinfo_jwks))
         }
 
-    def encryptions_(self) -> dict[str, Encryption]:
+    def make_encryptions(self) -> dict[str, Encryption]:
         public = KEYS.client_ec_decryption.public_key()
         header = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "kid": thumbprint(public)}
         return {"person": Encryption(ECKey.import_key(public), header)}
