@@ -1,4 +1,4 @@
-"""Unit-test fixtures: a fake HTTP upstream and RSA keys made once per test session."""
+"""Unit-test fixtures: a fake HTTP upstream, and the harness's RSA keys (made once per test session)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.unit.fakes import FakeHttp
+from tests.unit.upstream import KEYS
 
 
 @pytest.fixture
@@ -16,16 +17,16 @@ def fake_http() -> FakeHttp:
 @pytest.fixture(scope="session")
 def provider_key() -> rsa.RSAPrivateKey:
     """The provider's signing key."""
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return KEYS.provider_rsa
 
 
 @pytest.fixture(scope="session")
 def other_key() -> rsa.RSAPrivateKey:
     """A valid-looking key that is not in the provider's JWKS."""
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return KEYS.foreign_rsa
 
 
 @pytest.fixture(scope="session")
 def client_key() -> rsa.RSAPrivateKey:
     """The gateway's own decryption key."""
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return KEYS.client_rsa

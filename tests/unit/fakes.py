@@ -1,12 +1,20 @@
-"""Unit-test doubles: an in-memory HTTP client that answers from a routing table and records requests."""
+"""Unit-test doubles: an in-memory HTTP client that answers from a routing table and records requests, the
+provider toolkit over it, and an in-memory store with DynamoDB's conditions."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from singpass_gateway.errors import InvalidState, LoginExpired
 from singpass_gateway.http import HttpResponse
+from singpass_gateway.jose import JwksCache
+from singpass_gateway.keys.pem import PemKey
+from singpass_gateway.store import LoginTransaction, Session
 
 
 class FakeHttp:
@@ -35,3 +43,91 @@ class FakeHttp:
 
 def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> HttpResponse:
     return HttpResponse(status, dict(headers or {}), json.dumps(body).encode())
+
+
+def pem(key: PrivateKeyTypes) -> str:
+    """A private key as the PKCS#8 PEM a Secrets Manager secret holds."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+class FakeSecrets:
+    """Secrets Manager as a dict: an unknown ARN is a KeyError, so a provider reading the wrong secret fails."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+
+    def get(self, secret_id: str) -> str:
+        return self.values[secret_id]
+
+
+class FakeToolkit:
+    """The providers' toolkit over FakeHttp: PEM keys from fake secrets, a real JWKS cache with a settable clock."""
+
+    def __init__(
+        self,
+        http: FakeHttp,
+        secrets: Mapping[str, str],
+        *,
+        refetch_cooldown_seconds: float = 10,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.http, self.secrets = http, FakeSecrets(secrets)
+        cache_clock = {"clock": clock} if clock is not None else {}
+        self.jwks = JwksCache(http, refetch_cooldown_seconds=refetch_cooldown_seconds, **cache_clock)  # type: ignore[arg-type]
+
+    def key(self, reference: str) -> PemKey:
+        return PemKey(reference, self.secrets)  # type: ignore[arg-type]
+
+
+class MemoryStore:
+    """The store's contract in memory, with the conditions of its DynamoDB calls: a transaction is consumed once,
+    only by its provider and browser and before it expires; one refresh lease per session."""
+
+    def __init__(self) -> None:
+        self.transactions: dict[str, LoginTransaction] = {}
+        self.sessions: dict[str, Session] = {}
+        self.leases: dict[str, int] = {}
+
+    def put_transaction(self, txn: LoginTransaction) -> None:
+        self.transactions[txn.state] = txn
+
+    def consume_transaction(self, state: str, provider_id: str, binding: str, now: int) -> LoginTransaction:
+        txn = self.transactions.get(state)
+        if txn is None or txn.provider_id != provider_id or txn.binding != binding:
+            raise InvalidState("no login transaction for this state, provider and browser")
+        if txn.expires_at <= now:
+            raise LoginExpired("login transaction expired")
+        return self.transactions.pop(state)
+
+    def put_session(self, session_id: str, session: Session) -> None:
+        self.sessions[session_id] = session
+
+    def get_session(self, session_id: str, now: int) -> Session | None:
+        session = self.sessions.get(session_id)
+        return session if session is not None and session.expires_at > now else None
+
+    def delete_session(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
+
+    def lease_refresh(self, session_id: str, now: int, seconds: int) -> Session | None:
+        session = self.get_session(session_id, now)
+        if session is None or self.leases.get(session_id, 0) >= now:
+            return None
+        self.leases[session_id] = now + seconds
+        return session
+
+    def touch_session(self, session_id: str, now: int) -> None:
+        if session_id in self.sessions:
+            self.sessions[session_id] = replace(self.sessions[session_id], seen_at=now)
+
+    def save_refresh(self, session_id: str, session: Session) -> bool:
+        if session_id not in self.sessions:
+            return False
+        self.sessions[session_id] = session
+        self.leases.pop(session_id, None)
+        return True
+
+    def release_refresh(self, session_id: str) -> None:
+        self.leases.pop(session_id, None)

@@ -94,9 +94,9 @@ def encrypted(toolkit: Toolkit, claims: dict[str, Any]) -> str:
     return jwe.encrypt_compact(header, signed, recipient, algorithms=["ECDH-ES+A256KW", "A256GCM"])
 
 
-def id_claims(**overrides: Any) -> dict[str, Any]:
+def id_claims() -> dict[str, Any]:
     return {"iss": ISSUER, "aud": "client-1", "sub": "u-1", "iat": NOW, "exp": NOW + 300, "nonce": NONCE,
-            "acr": "urn:singpass:authentication:loa:2", "amr": ["pwd", "swk"], **overrides}  # fmt: skip
+            "acr": "urn:singpass:authentication:loa:2", "amr": ["pwd", "swk"]}  # fmt: skip
 
 
 @pytest.fixture
@@ -108,8 +108,8 @@ def upstream(fake_http: FakeHttp) -> FakeHttp:
     return fake_http
 
 
-def answer_tokens(upstream: FakeHttp, toolkit: Toolkit, kind: str = "DPoP", **claims: Any) -> None:
-    body = {"access_token": "at-1", "token_type": kind, "id_token": encrypted(toolkit, id_claims(**claims))}
+def answer_tokens(upstream: FakeHttp, toolkit: Toolkit) -> None:
+    body = {"access_token": "at-1", "token_type": "DPoP", "id_token": encrypted(toolkit, id_claims())}
     upstream.on("POST", f"{ISSUER}/token", json_response(body))
     userinfo = {"iss": ISSUER, "aud": "client-1", "sub": "u-1", "iat": NOW,
                 "person_info": {"name": {"value": "TAN HENG HUAT", "source": "1"}}}  # fmt: skip
@@ -214,46 +214,12 @@ def test_a_login_binds_every_step_to_one_dpop_key_and_decrypts_both_tokens(upstr
     assert identity.authentication == {"acr": "urn:singpass:authentication:loa:2", "amr": ["pwd", "swk"]}
 
 
-def test_a_bearer_token_is_refused_when_dpop_was_asked_for(upstream: FakeHttp) -> None:
-    provider, toolkit = make(upstream)
-    _, remembered = start(provider)
-    answer_tokens(upstream, toolkit, kind="Bearer")
-    with pytest.raises(InvalidToken, match="DPoP"):
-        finish(provider, remembered)
-
-
-def test_an_unencrypted_id_token_is_refused(upstream: FakeHttp) -> None:
-    provider, _ = make(upstream)
-    _, remembered = start(provider)
-    plain = jwt.encode(id_claims(), PROVIDER_KEY, algorithm="ES256", headers={"kid": "p1"})
-    upstream.on(
-        "POST", f"{ISSUER}/token", json_response({"access_token": "a", "token_type": "DPoP", "id_token": plain})
-    )
-    with pytest.raises(InvalidToken, match="encrypted"):
-        finish(provider, remembered)
-
-
 def test_an_id_token_encrypted_to_another_key_is_refused(upstream: FakeHttp) -> None:
     provider, _ = make(upstream)
     _, remembered = start(provider)
     stranger = Toolkit(upstream)  # other keys
     body = {"access_token": "a", "token_type": "DPoP", "id_token": encrypted(stranger, id_claims())}
     upstream.on("POST", f"{ISSUER}/token", json_response(body))
-    with pytest.raises(InvalidToken):
-        finish(provider, remembered)
-
-
-@pytest.mark.parametrize("claims", [{"aud": "someone-else"}, {"iss": "https://evil.example"}, {"sub": "u-2"}])
-def test_userinfo_for_another_audience_issuer_or_subject_is_refused(upstream: FakeHttp, claims: dict[str, str]) -> None:
-    provider, toolkit = make(upstream)
-    _, remembered = start(provider)
-    answer_tokens(upstream, toolkit)
-    userinfo = {"iss": ISSUER, "aud": "client-1", "sub": "u-1", "person_info": {}, **claims}
-    upstream.on(
-        "GET",
-        f"{ISSUER}/userinfo",
-        HttpResponse(200, {"Content-Type": "application/jwt"}, encrypted(toolkit, userinfo).encode()),
-    )
     with pytest.raises(InvalidToken):
         finish(provider, remembered)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +11,9 @@ from singpass_gateway.flows import Gateway, LoginFailed
 from singpass_gateway.keys import KeyUnavailable
 from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
 from singpass_gateway.settings import load_settings
-from singpass_gateway.store import LoginTransaction, Session
+from singpass_gateway.store import Session
+
+from tests.unit.fakes import MemoryStore
 
 SETTINGS = load_settings(
     {
@@ -22,30 +23,6 @@ SETTINGS = load_settings(
         "GATEWAY_PROVIDERS": json.dumps([{"id": "sgid", "type": "sgid", "name": "sgID"}]),
     }
 )
-
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.transactions: dict[str, LoginTransaction] = {}
-        self.sessions: dict[str, Session] = {}
-
-    def put_transaction(self, txn: LoginTransaction) -> None:
-        self.transactions[txn.state] = txn
-
-    def consume_transaction(self, state: str, provider_id: str, binding: str, now: int) -> LoginTransaction:
-        return self.transactions.pop(state)
-
-    def put_session(self, session_id: str, session: Session) -> None:
-        self.sessions[session_id] = session
-
-    def get_session(self, session_id: str, now: int) -> Session | None:
-        return self.sessions.get(session_id)
-
-    def delete_session(self, session_id: str) -> None:
-        self.sessions.pop(session_id, None)
-
-    def touch_session(self, session_id: str, now: int) -> None:
-        self.sessions[session_id] = replace(self.sessions[session_id], seen_at=now)
 
 
 class ScriptedProvider:

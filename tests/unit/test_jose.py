@@ -17,18 +17,12 @@ from singpass_gateway.errors import InvalidToken
 from singpass_gateway.jose import IdTokenPolicy, JwksCache, decrypt_with_private_key, verify_id_token
 
 from tests.unit.fakes import FakeHttp, json_response
+from tests.unit.upstream import public_jwk
 
 JWKS_URL = "https://idp.example/jwks"
 POLICY = IdTokenPolicy(issuer="https://idp.example/v2", client_id="client-1", jwks_url=JWKS_URL, algorithms=("RS256",))
 NOW = 1_800_000_000
 NONCE = "n-0S6_WzA2Mj"
-
-
-def public_jwk(key: rsa.RSAPrivateKey, kid: str | None = "k1", **extra: str) -> dict[str, Any]:
-    jwk: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    if kid:
-        jwk["kid"] = kid
-    return {**jwk, **extra}
 
 
 def claims(**overrides: Any) -> dict[str, Any]:

@@ -12,18 +12,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from singpass_gateway.errors import (
     ConfigurationError,
-    InvalidCallback,
-    InvalidToken,
-    ProviderUnavailable,
     RefreshRejected,
 )
-from singpass_gateway.jose import JwksCache
 from singpass_gateway.providers import AuthorizationRequest, Callback
 from singpass_gateway.providers.oidc import OidcProvider, create
 from singpass_gateway.settings import ProviderSettings
 
-from tests.unit.fakes import FakeHttp, json_response
-from tests.unit.test_jose import public_jwk
+from tests.unit.fakes import FakeHttp, FakeToolkit, json_response
+from tests.unit.upstream import public_jwk
 
 ISSUER = "https://op.example"
 SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:oidc"
@@ -40,34 +36,22 @@ DISCOVERY = {
 }
 
 
-class Secrets:
-    def get(self, secret_id: str) -> str:
-        assert secret_id == SECRET_ARN
-        return "s3cret:with%chars"
-
-
-class Toolkit:
-    def __init__(self, http: FakeHttp) -> None:
-        self.http, self.secrets, self.jwks = http, Secrets(), JwksCache(http)  # type: ignore[arg-type]
-
-
 def make(http: FakeHttp, **options: Any) -> OidcProvider:
     base = {"issuer": ISSUER, "client_id": "client 1", "client_secret_arn": SECRET_ARN, "scopes": ["openid", "email"]}
     entry = ProviderSettings(id="oidc", type="oidc", name="OIDC", options={**base, **options})
-    return create(entry, Toolkit(http))  # type: ignore[arg-type]
+    return create(entry, FakeToolkit(http, {SECRET_ARN: "s3cret:with%chars"}))  # type: ignore[arg-type]
 
 
 def at_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()[:16]).rstrip(b"=").decode()
 
 
-def id_token(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
+def id_token(key: rsa.RSAPrivateKey) -> str:
     claims = {
         "iss": ISSUER, "aud": "client 1", "sub": "alice", "iat": NOW, "exp": NOW + 300, "nonce": NONCE,
         "at_hash": at_hash("at-1"), "acr": "loa2", "email": "alice@example.com",
     }  # fmt: skip
-    payload = {k: v for k, v in {**claims, **overrides}.items() if v is not None}
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 
 
 @pytest.fixture
@@ -80,11 +64,10 @@ def upstream(fake_http: FakeHttp, provider_key: rsa.RSAPrivateKey) -> FakeHttp:
     return fake_http
 
 
-def callback(**params: str) -> Callback:
+def callback() -> Callback:
     return Callback(
-        code="code-1", params={"iss": ISSUER, **params}, code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT,
-        now=NOW,
-    )  # fmt: skip
+        code="code-1", params={"iss": ISSUER}, code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT, now=NOW
+    )
 
 
 def test_the_authorization_url_comes_from_discovery_with_pkce_and_extra_parameters(upstream: FakeHttp) -> None:
@@ -125,46 +108,6 @@ def test_discovery_is_fetched_once_per_container(upstream: FakeHttp) -> None:
     provider.complete(callback())
     provider.complete(callback())
     assert upstream.count("GET", f"{ISSUER}/.well-known/openid-configuration") == 1
-
-
-def test_a_discovery_document_for_another_issuer_is_refused(upstream: FakeHttp) -> None:
-    upstream.on(
-        "GET", f"{ISSUER}/.well-known/openid-configuration", json_response({**DISCOVERY, "issuer": "https://evil"})
-    )
-    with pytest.raises(ProviderUnavailable, match="issuer"):
-        make(upstream).authorize(AuthorizationRequest("st", NONCE, "c", REDIRECT, NOW))
-
-
-@pytest.mark.parametrize("params", [{"iss": "https://evil.example"}, {"iss": ISSUER + "/"}])
-def test_a_callback_from_another_issuer_is_refused_before_the_code_is_spent(
-    upstream: FakeHttp, params: dict[str, str]
-) -> None:
-    with pytest.raises(InvalidCallback, match="mix-up"):
-        make(upstream).complete(callback(**params))
-    assert upstream.count("POST", f"{ISSUER}/token") == 0
-
-
-def test_a_missing_iss_is_refused_when_the_provider_promises_it(upstream: FakeHttp) -> None:
-    bare = Callback(code="c", params={}, code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT, now=NOW)
-    with pytest.raises(InvalidCallback):
-        make(upstream).complete(bare)
-    assert upstream.count("POST", f"{ISSUER}/token") == 0
-    unpromised = {**DISCOVERY, "authorization_response_iss_parameter_supported": False}
-    upstream.on("GET", f"{ISSUER}/.well-known/openid-configuration", json_response(unpromised))
-    assert make(upstream).complete(bare).sub == "alice"
-
-
-def test_an_at_hash_for_another_access_token_is_refused(upstream: FakeHttp, provider_key: rsa.RSAPrivateKey) -> None:
-    tokens = {"access_token": "at-2", "id_token": id_token(provider_key)}
-    upstream.on("POST", f"{ISSUER}/token", json_response(tokens))
-    with pytest.raises(InvalidToken, match="at_hash"):
-        make(upstream).complete(callback())
-
-
-def test_userinfo_for_another_subject_is_refused(upstream: FakeHttp) -> None:
-    upstream.on("GET", f"{ISSUER}/me", json_response({"sub": "mallory", "name": "M"}))
-    with pytest.raises(InvalidToken, match="sub"):
-        make(upstream).complete(callback())
 
 
 def test_without_userinfo_the_person_comes_from_the_id_token(upstream: FakeHttp) -> None:
@@ -226,15 +169,6 @@ def test_a_refresh_keeps_the_rotated_token_or_the_old_one(upstream: FakeHttp, an
 def test_an_invalid_grant_ends_the_session(upstream: FakeHttp) -> None:
     upstream.on("POST", f"{ISSUER}/token", json_response({"error": "invalid_grant"}, 400))
     with pytest.raises(RefreshRejected):
-        make(upstream).refresh({"refresh_token": "rt-1", "sub": "alice"}, NOW)
-
-
-def test_a_refreshed_id_token_for_another_subject_is_refused(
-    upstream: FakeHttp, provider_key: rsa.RSAPrivateKey
-) -> None:
-    token = id_token(provider_key, sub="mallory", nonce=None, at_hash=None)
-    upstream.on("POST", f"{ISSUER}/token", json_response({"access_token": "at-1", "id_token": token}))
-    with pytest.raises(InvalidToken, match="subject"):
         make(upstream).refresh({"refresh_token": "rt-1", "sub": "alice"}, NOW)
 
 

@@ -1,4 +1,5 @@
-"""OAuth 2.0 / OIDC machinery shared by providers: token responses, client authentication, error mapping.
+"""OAuth 2.0 / OIDC machinery shared by providers: token responses, client authentication, error mapping, and
+the RFC 9207 ``iss`` check of a callback.
 
 Statuses map to the frontend's codes the same way for every provider: 5xx and malformed bodies mean the
 provider is unavailable; other non-200 answers mean it refused us (``token_rejected``). Only the OAuth ``error``
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import InvalidToken, ProviderUnavailable, TokenRejected
+from ..errors import InvalidCallback, InvalidToken, ProviderUnavailable, TokenRejected
 from ..http import HttpResponse
 
 
@@ -47,6 +49,16 @@ def token_response(
     if not isinstance(answered, str) or answered.lower() != token_type.lower():
         raise InvalidToken(f"token response is not a {token_type} token")
     return body
+
+
+def check_issuer_parameter(params: Mapping[str, str], issuer: str, *, required: bool) -> None:
+    """RFC 9207, before the code is spent: a callback's ``iss`` must name exactly the issuer the login went to
+    (the mix-up defence), and a provider that promises the parameter (``required``) must send it."""
+    answered = params.get("iss")
+    if answered is None and required:
+        raise InvalidCallback("the provider promises an iss parameter and the callback has none")
+    if answered is not None and answered != issuer:
+        raise InvalidCallback("the callback's iss parameter names another issuer (mix-up)")
 
 
 def basic_authorization(client_id: str, client_secret: str) -> str:

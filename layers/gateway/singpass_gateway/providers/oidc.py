@@ -9,7 +9,8 @@ OAuth 2.0 servers. On top, as configured or as discovery requires:
 - pushed authorization requests (PAR): the browser only ever sees ``client_id`` and ``request_uri``;
 - DPoP (RFC 9449): one key per login for PAR, token and userinfo, ``ath`` on userinfo, one retry when the
   server asks for a nonce, and a ``Bearer`` token refused when DPoP was asked for;
-- encrypted ID tokens and userinfo (JWE with ECDH-ES through the key interface, wrapping a JWS);
+- encrypted ID tokens and userinfo (JWE with ECDH-ES through the key interface, wrapping a JWS), and userinfo
+  required to be signed where the provider always signs it;
 - the RFC 9207 ``iss`` parameter, checked before the code is spent (the mix-up defence).
 """
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import ConfigurationError, InvalidCallback, InvalidToken, ProviderUnavailable, RefreshRejected
+from ..errors import ConfigurationError, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
 from ..person import normalise
 from ..person import provenance as describe
@@ -55,7 +56,7 @@ OPTIONS = {
     "assertion_algorithm", "scopes", "id_token_algorithms", "discovery", "authorization_endpoint", "token_endpoint",
     "userinfo_endpoint", "jwks_uri", "pushed_authorization_request_endpoint", "pushed_authorization",
     "dpop", "decryption_key_arn", "encryption_algorithms", "person_claim", "authorization_params", "userinfo",
-    "revocation_endpoint",
+    "revocation_endpoint", "signed_userinfo",
 }  # fmt: skip
 
 
@@ -86,6 +87,8 @@ class OidcConfig:
     id_token_algorithms: tuple[str, ...]
     authorization_params: dict[str, str]
     fetch_userinfo: bool
+    signed_userinfo: bool
+    """Userinfo must be a signed JWT (Singpass's always is): plain JSON, unsigned person data, is refused."""
     endpoints: Endpoints | None
     pushed_authorization: bool | None
     """True or False forces PAR on or off; None follows discovery's ``require_pushed_authorization_requests``."""
@@ -129,6 +132,7 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
         id_token_algorithms=options.strings("id_token_algorithms", ("RS256", "ES256", "PS256")),
         authorization_params=extra,
         fetch_userinfo=options.boolean("userinfo", True),
+        signed_userinfo=options.boolean("signed_userinfo", False),
         endpoints=None if options.boolean("discovery", True) else _explicit_endpoints(options),
         pushed_authorization=None if par is None else options.boolean("pushed_authorization", False),
         dpop=options.boolean("dpop", False),
@@ -198,7 +202,7 @@ class OidcProvider:
         from .. import jose
 
         endpoints = self._endpoints()
-        self._check_issuer_parameter(callback, endpoints)
+        oauth.check_issuer_parameter(callback.params, self._config.issuer, required=endpoints.iss_parameter)
         dpop_key = jose.dpop_key_from_text(callback.remembered["dpop_key"]) if self._config.dpop else None
         tokens = self._exchange_code(callback, endpoints, dpop_key)
         policy = self._policy(endpoints)
@@ -306,13 +310,6 @@ class OidcProvider:
             raise ProviderUnavailable("pushed authorization response lacks request_uri")
         return request_uri
 
-    def _check_issuer_parameter(self, callback: Callback, endpoints: Endpoints) -> None:
-        issuer = callback.params.get("iss")
-        if issuer is None and endpoints.iss_parameter:
-            raise InvalidCallback("the provider promises an iss parameter and the callback has none")
-        if issuer is not None and issuer != self._config.issuer:
-            raise InvalidCallback("the callback's iss parameter names another issuer (mix-up)")
-
     def _exchange_code(self, callback: Callback, endpoints: Endpoints, dpop_key: Any) -> dict[str, Any]:
         code_form = {
             "grant_type": "authorization_code",
@@ -386,6 +383,8 @@ class OidcProvider:
             claims = self._verified_userinfo_jwt(response.body.decode("ascii", errors="replace").strip(), policy)
         else:
             claims = oauth.json_object(response, "userinfo")
+            if self._config.signed_userinfo:
+                raise InvalidToken("userinfo is plain JSON where a signed JWT is required")
         if claims.get("sub") != sub:
             raise InvalidToken("userinfo sub differs from the ID token's sub")
         return claims

@@ -3,7 +3,9 @@
 The person data arrives as ``{sub, key, data}``: ``key`` is a JWE of a symmetric JWK encrypted to the client's
 RSA key, and each ``data`` field is a JWE under that symmetric key. ID-token checks cover at least those of the
 official SDKs: RS256 only, iss, aud, exp, iat, nonce and sub, signature against the cached JWKS (refetched once
-on an unknown key), plus the userinfo ``sub`` equal to the ID token's.
+on an unknown key), ``at_hash`` when present (as the TS SDK's openid-client checks it), plus the userinfo
+``sub`` equal to the ID token's. A callback whose RFC 9207 ``iss`` names another issuer is refused before the
+code is spent.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class SgidProvider:
     def complete(self, callback: Callback) -> Identity:
         from .. import jose
 
+        oauth.check_issuer_parameter(callback.params, self._issuer, required=False)  # sgID does not promise it
         tokens = self._exchange_code(callback)
         policy = jose.IdTokenPolicy(
             issuer=self._issuer,
@@ -85,7 +88,9 @@ class SgidProvider:
             jwks_url=f"{self._issuer}/.well-known/jwks.json",
             algorithms=ID_TOKEN_ALGORITHMS,
         )
-        claims = jose.verify_id_token(tokens["id_token"], policy, self._toolkit.jwks, callback.nonce, callback.now)
+        claims = jose.verify_id_token(
+            tokens["id_token"], policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
+        )
         userinfo = self._userinfo(tokens["access_token"])
         if userinfo.get("sub") != claims["sub"]:
             raise InvalidToken("userinfo sub differs from the ID token's sub")

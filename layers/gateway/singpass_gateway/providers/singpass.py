@@ -2,7 +2,8 @@
 
 Singpass requires every app to use it by 31 Dec 2026: PAR, DPoP bound from PAR to userinfo, an ES256
 ``private_key_jwt`` whose ``aud`` is the issuer, ID tokens always encrypted (ECDH-ES) around ES256, and Myinfo
-userinfo as JWE(JWS) carrying ``person_info`` in the MyInfo person schema. Endpoints come from discovery.
+userinfo as JWE(JWS) carrying ``person_info`` in the MyInfo person schema (never plain JSON, which would be
+person data nobody signed). Endpoints come from discovery.
 Only ``client_id``, ``signing_key_arn``, ``decryption_key_arn`` and ``scopes`` need configuring.
 """
 
@@ -25,6 +26,7 @@ DEFAULTS = {
     "dpop": True,
     "id_token_algorithms": ["ES256"],
     "person_claim": "person_info",
+    "signed_userinfo": True,
 }
 
 
