@@ -281,6 +281,19 @@ class FunctionPool:
         self._release(worker)
         return _invocation(reply, cold)
 
+    def retire_idle(self) -> None:
+        """End the idle workers, so the next requests start fresh containers with empty caches (a secret, a
+        provider's JWKS), as when Lambda recycles its execution environments."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._workers.difference_update(idle)
+            self._lock.notify_all()
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        for worker in idle:
+            worker.close_input()  # an idle worker exits by itself on EOF
+        for worker in idle:
+            worker.reap(deadline)
+
     def close(self) -> None:
         """Stop every worker: EOF to the idle ones, then kill whatever still runs after 5 s."""
         with self._lock:

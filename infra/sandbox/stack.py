@@ -7,7 +7,8 @@
 - oidc-provider (npm) as a standard OIDC provider and as a Singpass-like FAPI 2.0 server;
 - the project's MyInfo v4 emulator (:mod:`.myinfo_v4`), reading the gateway's keys from its published JWKS;
 - the local API server, whose routes, functions and environment come from template.yaml, resolved with
-  sandbox parameter values and the physical ids of resources created from the template's own definitions.
+  sandbox parameter values and the physical ids of resources created from the template's own definitions;
+- on request, fault-injecting proxies (:mod:`.faults`) between the handlers and DynamoDB Local, moto and sgID.
 
 ``make dev`` runs it for a person; the integration and browser tests start the same stack on free ports.
 """
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import bridge, kms_emulation
+from .faults import FaultProxy, SandboxFaults
 from .server import FunctionPool, LocalApiServer
 from .template import FunctionSpec, Resolver, functions, load_template
 
@@ -83,6 +85,10 @@ class SandboxOptions:
     max_workers: int = 4
     count_aws_calls: bool = False
     """Handlers report the AWS API calls each invocation made (benchmarks)."""
+    fault_injection: bool = False
+    """Handlers reach DynamoDB, KMS, Secrets Manager and sgID through fault proxies (``Sandbox.faults``)."""
+    http_timeout_seconds: int | None = None
+    """The handlers' provider read timeout (None: template.yaml's default)."""
 
 
 @dataclass
@@ -106,6 +112,8 @@ class Sandbox:
     aws_environment: dict[str, str] = field(default_factory=dict)
     """What every handler gets beyond template.yaml: emulator endpoints, region, credentials, layer path."""
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
+    faults: SandboxFaults | None = None
+    """The fault proxies, when the sandbox was started with ``fault_injection``."""
 
     def environment(self, logical_id: str) -> dict[str, str]:
         """The whole environment a fresh container of ``logical_id`` starts with (benchmarks' cold starts)."""
@@ -145,8 +153,13 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         fapi_url = f"http://127.0.0.1:{fapi_port}"
         myinfo_v3_url, myinfo_v4_url = f"http://127.0.0.1:{myinfo_v3_port}", f"http://127.0.0.1:{myinfo_v4_port}"
 
+        faults = stack.enter_context(_fault_proxies(dynamodb_url, moto_url, mockpass_url, options.fault_injection))
         template = load_template(ROOT / "template.yaml")
-        aws_env = _aws_environment(dynamodb_url, moto_url)
+        aws_env = (
+            _aws_environment(faults.dynamodb.url, faults.aws.url)
+            if faults
+            else _aws_environment(dynamodb_url, moto_url)
+        )
         if options.count_aws_calls:
             aws_env["SANDBOX_COUNT_AWS_CALLS"] = "1"
         creator = _ResourceCreator(template, dynamodb_url, moto_url)
@@ -155,7 +168,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "PublicUrl": web_url,
             "AllowedOrigins": SANDBOX_OTHER_FRONTEND,
             "SgidClientId": "sandbox-sgid-client",
-            "SgidIssuer": f"{mockpass_url}/v2",
+            "SgidIssuer": f"{faults.sgid.url if faults else mockpass_url}/v2",
             "SgidScopes": SGID_SCOPES,
             "OidcIssuer": oidc_url,
             "OidcClientId": "sandbox-oidc-client",
@@ -177,6 +190,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "MyInfoV4PurposeId": "demonstration",
             "MyInfoV4Scopes": MYINFO_V4_SCOPES,
         }
+        if options.http_timeout_seconds is not None:
+            parameters["HttpTimeoutSeconds"] = str(options.http_timeout_seconds)
         if options.key_backend == "pem":
             parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
             # One key pair for both, as MyInfo registers one certificate per app.
@@ -254,7 +269,22 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             pools=pools,
             aws_environment=aws_env,
             resources=resources,
+            faults=faults,
         )
+
+
+@contextlib.contextmanager
+def _fault_proxies(dynamodb_url: str, moto_url: str, mockpass_url: str, wanted: bool) -> Iterator[SandboxFaults | None]:
+    """Proxies in front of DynamoDB Local, moto and MockPass's sgID, when ``wanted``; None otherwise."""
+    if not wanted:
+        yield None
+        return
+    with (
+        FaultProxy(dynamodb_url).running() as dynamodb,
+        FaultProxy(moto_url).running() as aws,
+        FaultProxy(mockpass_url).running() as sgid,
+    ):
+        yield SandboxFaults(dynamodb=dynamodb, aws=aws, sgid=sgid)
 
 
 def _sgid_key_reference(template: dict[str, Any]) -> Any:

@@ -567,6 +567,20 @@ def test_pool_warm_starts_a_worker_ahead(tmp_path: Path) -> None:
         assert invocation.init_wall_seconds is not None  # it did cold-start, just not on this request
 
 
+def test_retired_workers_give_way_to_a_cold_start(tmp_path: Path) -> None:
+    _write(tmp_path / "fn" / "app.py", "import os\ndef handler(event, context):\n    return os.getpid()\n")
+    spec = FunctionSpec("Fn", (tmp_path / "fn").resolve(), "app.handler", {}, ())
+    with FunctionPool(spec, {}, None, max_workers=1) as pool:
+        first = pool.invoke({})
+
+        pool.retire_idle()
+
+        assert pool.size == 0
+        after = pool.invoke({})
+        assert after.cold is True
+        assert after.response != first.response
+
+
 def test_import_error_is_a_500(tmp_path: Path) -> None:
     _write(tmp_path / "fn" / "app.py", "raise ImportError('missing dependency')\n")
     spec = FunctionSpec("Fn", (tmp_path / "fn").resolve(), "app.handler", {}, ())
