@@ -10,6 +10,7 @@ from singpass_gateway.errors import InvalidToken, NotAuthenticated, ProviderUnav
 from singpass_gateway.flows import Gateway, LoginFailed
 from singpass_gateway.keys import KeyUnavailable
 from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
+from singpass_gateway.secrets import SecretUnavailable
 from singpass_gateway.settings import load_settings
 from singpass_gateway.store import Session
 
@@ -78,7 +79,13 @@ def test_a_login_passes_the_transactions_secrets_to_the_provider_and_stores_a_se
 
 
 @pytest.mark.parametrize(
-    ("outcome", "code"), [(InvalidToken("bad signature"), "invalid_token"), (RuntimeError("bug"), "internal_error")]
+    ("outcome", "code"),
+    [
+        (InvalidToken("bad signature"), "invalid_token"),
+        (KeyUnavailable("KMS Decrypt failed: KMSInternalException"), "service_unavailable"),
+        (SecretUnavailable("secret x: InternalServiceError"), "service_unavailable"),
+        (RuntimeError("bug"), "internal_error"),
+    ],
 )
 def test_a_failing_provider_ends_in_a_redirect_with_a_stable_code_and_no_session(outcome: Exception, code: str) -> None:
     flow, store, _ = gateway(outcome)
@@ -165,7 +172,7 @@ def test_a_bad_return_to_is_refused_before_the_provider_is_asked_anything() -> N
     ("error", "code"),
     [
         (ProviderUnavailable("PAR answered 503"), "provider_unavailable"),
-        (KeyUnavailable("KMS Sign failed"), "internal_error"),
+        (KeyUnavailable("KMS Sign failed"), "service_unavailable"),
     ],
 )
 def test_a_login_the_provider_cannot_start_goes_back_with_a_code_and_stores_nothing(

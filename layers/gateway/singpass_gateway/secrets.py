@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 
 
 class SecretUnavailable(GatewayError):
-    """A secret could not be read (missing, access denied, service error)."""
+    """A secret could not be read (missing, access denied, throttled, service error): the login can be tried
+    again later, like any other AWS service failing."""
+
+    code = "service_unavailable"
+    status = 503
 
 
 class SecretCache:

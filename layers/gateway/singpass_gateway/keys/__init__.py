@@ -23,7 +23,11 @@ SigningAlgorithm = Literal["ES256", "RS256"]
 
 
 class KeyUnavailable(GatewayError):
-    """The key service failed or refused; not the provider's fault."""
+    """The key service failed or refused (KMS throttled, erring, or the key disabled); not the provider's fault,
+    and not a bug: the login can be tried again later."""
+
+    code = "service_unavailable"
+    status = 503
 
 
 class DecryptionFailed(GatewayError):
