@@ -12,7 +12,7 @@ from singpass_gateway.keys import KeyUnavailable
 from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
 from singpass_gateway.secrets import SecretUnavailable
 from singpass_gateway.settings import load_settings
-from singpass_gateway.store import Session
+from singpass_gateway.store import LoginTransaction, Session, StoreUnavailable
 
 from tests.unit.fakes import MemoryStore
 
@@ -24,6 +24,16 @@ SETTINGS = load_settings(
         "GATEWAY_PROVIDERS": json.dumps([{"id": "sgid", "type": "sgid", "name": "sgID"}]),
     }
 )
+
+
+class UnavailableStore(MemoryStore):
+    """DynamoDB failing beyond botocore's retries."""
+
+    def put_transaction(self, txn: LoginTransaction) -> None:
+        raise StoreUnavailable("DynamoDB PutItem failed: ThrottlingException")
+
+    def consume_transaction(self, state: str, provider_id: str, binding: str, now: int) -> LoginTransaction:
+        raise StoreUnavailable("DynamoDB DeleteItem failed: ThrottlingException")
 
 
 class ScriptedProvider:
@@ -205,3 +215,24 @@ def test_the_client_jwks_is_every_providers_keys_or_one_providers_alone() -> Non
     assert [key["kid"] for key in flow.client_jwks("myinfo-v4")["keys"]] == ["b"]
     with pytest.raises(UnknownProvider):
         flow.client_jwks("nobody")
+
+
+def test_a_login_that_cannot_be_stored_goes_back_to_the_frontend_with_a_code() -> None:
+    flow = Gateway(SETTINGS, UnavailableStore(), {"sgid": ScriptedProvider(Identity("u=1", {}))})  # type: ignore[arg-type]
+
+    with pytest.raises(LoginFailed) as failure:
+        flow.begin_login("sgid", "/back", "https://x")
+
+    assert failure.value.location == "https://app.example/back?error=service_unavailable"
+
+
+def test_a_callback_that_cannot_consume_its_login_ends_it_login_cookie_included() -> None:
+    provider = ScriptedProvider(Identity("u=1", {}))
+    flow = Gateway(SETTINGS, UnavailableStore(), {"sgid": provider})  # type: ignore[arg-type]
+
+    with pytest.raises(LoginFailed) as failure:
+        flow.complete_login("sgid", {"state": "s", "code": "c"}, "binding")
+
+    assert failure.value.location == "https://app.example/?error=service_unavailable"
+    assert failure.value.consumed is True
+    assert provider.callbacks == []

@@ -42,7 +42,7 @@ from .providers import (
 )
 from .sealing import GrantSealer
 from .settings import Settings, settings
-from .store import LoginTransaction, Session, Store, digest
+from .store import LoginTransaction, Session, Store, StoreUnavailable, digest
 
 SEEN_RESOLUTION_SECONDS = 60
 """A session's last use is written at most once a minute: the idle timeout is that precise, and reads stay reads."""
@@ -78,8 +78,8 @@ class LoginFailed(Exception):
         self.error = error
         self.location = location
         self.consumed = consumed
-        """Whether this callback spent the login. If not (forged or foreign state), the browser's own login
-        in progress is left alone, login cookie included."""
+        """Whether this callback spent the login (or may have: DynamoDB failed while consuming it). If not
+        (forged or foreign state), the browser's own login in progress is left alone, login cookie included."""
 
 
 class Gateway:
@@ -136,22 +136,24 @@ class Gateway:
             authorization = provider.authorize(
                 AuthorizationRequest(state, nonce, pkce_challenge(verifier), redirect_uri, now)
             )
-        except GatewayError as error:  # e.g. a refused pushed authorization request, or KMS failing to sign it
+            txn = LoginTransaction(
+                state=state,
+                provider_id=provider.id,
+                nonce=nonce,
+                code_verifier=verifier,
+                redirect_uri=redirect_uri,
+                return_to=return_to,
+                binding=secrets.token_urlsafe(32),
+                expires_at=now + self._settings.login_ttl_seconds,
+                provider_data=dict(authorization.remember),
+            )
+            if previous_session_id:
+                self._store.delete_session(previous_session_id)
+            self._store.put_transaction(txn)
+        except GatewayError as error:
+            # A refused pushed authorization request, KMS failing to sign it, DynamoDB failing to end the held
+            # session or to store the transaction: the browser navigated here, so it goes back to the frontend.
             raise self._failed(provider.id, error, return_to, consumed=False) from None
-        txn = LoginTransaction(
-            state=state,
-            provider_id=provider.id,
-            nonce=nonce,
-            code_verifier=verifier,
-            redirect_uri=redirect_uri,
-            return_to=return_to,
-            binding=secrets.token_urlsafe(32),
-            expires_at=now + self._settings.login_ttl_seconds,
-            provider_data=dict(authorization.remember),
-        )
-        if previous_session_id:
-            self._store.delete_session(previous_session_id)
-        self._store.put_transaction(txn)
         logger.info("login started", extra={"provider": provider.id})
         return LoginRedirect(location=authorization.url, binding=txn.binding, max_age=self._settings.login_ttl_seconds)
 
@@ -270,6 +272,10 @@ class Gateway:
             if len(state) > MAX_PARAM_LENGTH or len(binding) > MAX_PARAM_LENGTH:
                 raise InvalidState("oversized state or login cookie")
             return self._store.consume_transaction(state, provider_id, binding, int(self._clock()))
+        except StoreUnavailable as error:
+            # Whether the transaction is gone is unknown: the login ends here, login cookie included, so that
+            # the browser cannot complete it later.
+            raise self._failed(provider_id, error, "/", consumed=True) from None
         except GatewayError as error:
             raise self._failed(provider_id, error, "/", consumed=False) from None
 
