@@ -120,10 +120,12 @@ def query(url: str) -> dict[str, str]:
 
 
 def items(sandbox: Sandbox, prefix: str) -> list[dict[str, Any]]:
-    """Every stored item whose key starts with ``prefix`` (``txn#`` or ``session#``)."""
-    client = sandbox.aws_client("dynamodb")
-    found = client.scan(TableName=sandbox.table_name, ConsistentRead=True)["Items"]
-    return [item for item in found if item["pk"]["S"].startswith(prefix)]
+    """Every stored item whose key starts with ``prefix`` (``txn#`` or ``session#``), from every page of the scan
+    (one page holds at most 1 MB: a few hundred sessions)."""
+    pages = (
+        sandbox.aws_client("dynamodb").get_paginator("scan").paginate(TableName=sandbox.table_name, ConsistentRead=True)
+    )
+    return [item for page in pages for item in page["Items"] if item["pk"]["S"].startswith(prefix)]
 
 
 def cookie_attributes(line: str) -> set[str]:
