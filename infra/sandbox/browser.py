@@ -83,6 +83,28 @@ def provider_redirect(authorize_url: str, decision: str = "allow") -> str:
     raise RuntimeError("the provider never redirected back")
 
 
+def persona_redirect(authorize_url: str, nric: str) -> str:
+    """Log in as the MockPass persona ``nric``, as a person picks one, and return where MockPass sends the browser."""
+    return mockpass_personas(authorize_url)[nric]
+
+
+def mockpass_personas(authorize_url: str) -> dict[str, str]:
+    """The personas MockPass's sgID login page offers for this login: NRIC → the URL that logs them in. The
+    sandbox's MockPass shows that page only when asked (``X-Show-Login-Page``)."""
+    page = requests.get(authorize_url, headers={"X-Show-Login-Page": "true"}, timeout=30)
+    page.raise_for_status()
+    personas: dict[str, str] = {}
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            attributes = {name: value or "" for name, value in attrs}
+            if tag == "option" and attributes.get("data-asserturl"):
+                personas[attributes["value"].split()[0]] = attributes["data-asserturl"]
+
+    Parser().feed(page.text)
+    return personas
+
+
 @dataclass
 class _Form:
     """The first form of a page: where it posts, and its fields as a browser would submit them."""
