@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 from singpass_gateway.store import digest
 
-from infra.sandbox.browser import Browser, items, mockpass_personas, persona_redirect
+from infra.sandbox.browser import Browser, items, mockpass_personas, persona_redirect, provider_redirect
 from infra.sandbox.stack import ROOT, Sandbox
 
 LOGINS = 500
 PARALLEL = 32
 """More browsers at a time than there are personas (29) or workers per function (4): every function queues, and
 the same person logs in from two browsers at once."""
+PARALLEL_CALLBACKS = 24
 SESSION = "__Host-sgw_session"
+LOGIN = "__Host-sgw_login"
 MYINFO_PERSONAS = ROOT / "node_modules" / "@opengovsg" / "mockpass" / "static" / "myinfo" / "v3.json"
 
 
@@ -71,6 +73,22 @@ def test_parallel_logins_of_many_people_never_mix_sessions_or_data(sandbox: Sand
         statuses = set(pool.map(lambda login: login.browser.api("/auth/logout", method="POST").status_code, logins))
     assert statuses == {204}
     assert stored_sessions(sandbox) == sessions_before
+
+
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "singpass", "myinfo-v3", "myinfo-v4"])
+def test_parallel_callbacks_for_one_login_create_exactly_one_session(sandbox: Sandbox, provider: str) -> None:
+    browser = Browser(sandbox.url)
+    callback_url = provider_redirect(browser.start_login("/", provider).headers["Location"])
+    sessions_before = stored_sessions(sandbox)
+    # Browsers that all hold the login cookie, as a browser whose callback is replayed in parallel would.
+    browsers = [Browser(sandbox.url, {LOGIN: browser.cookies[LOGIN]}) for _ in range(PARALLEL_CALLBACKS)]
+
+    with ThreadPoolExecutor(max_workers=PARALLEL_CALLBACKS) as pool:
+        locations = list(pool.map(lambda replica: replica.get(callback_url).headers["Location"], browsers))
+
+    assert sorted(locations) == [f"{sandbox.url}/"] + [f"{sandbox.url}/?error=invalid_state"] * (PARALLEL_CALLBACKS - 1)
+    [session_id] = [replica.cookies[SESSION] for replica in browsers if SESSION in replica.cookies]
+    assert stored_sessions(sandbox) - sessions_before == {"session#" + digest(session_id)}
 
 
 def log_in(sandbox: Sandbox, nric: str) -> Login:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -250,18 +249,3 @@ def test_a_new_login_replaces_an_existing_session(sandbox: Sandbox, browser: Bro
     assert browser.cookies[SESSION] != old_session
     stored = {item["pk"]["S"] for item in items(sandbox, "session#")}
     assert "session#" + digest(old_session) not in stored
-
-
-def test_parallel_callbacks_for_one_login_create_exactly_one_session(sandbox: Sandbox, browser: Browser) -> None:
-    callback_url = provider_redirect(browser.start_login().headers["Location"])
-    sessions = len(items(sandbox, "session#"))
-    cookie = {"Cookie": f"{LOGIN}={browser.cookies[LOGIN]}"}
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(
-            pool.map(lambda _: requests.get(callback_url, headers=cookie, allow_redirects=False, timeout=30), range(6))
-        )
-
-    succeeded = [r for r in responses if "error=" not in r.headers["Location"]]
-    assert len(succeeded) == 1
-    assert len(items(sandbox, "session#")) == sessions + 1
