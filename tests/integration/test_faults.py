@@ -173,7 +173,7 @@ def test_dynamodb_refusing_connections_ends_the_login_cleanly(
     assert_login_is_over(sandbox, browser, callback_url, consumed=False)
 
 
-@pytest.mark.parametrize("operation", [TOKEN, USERINFO])
+@pytest.mark.parametrize("operation", [TOKEN, USERINFO], ids=["token", "userinfo"])
 def test_a_provider_that_never_answers_fails_the_callback_within_the_timeout(
     sandbox: Sandbox, faults: SandboxFaults, operation: str
 ) -> None:
@@ -211,6 +211,7 @@ def test_the_token_call_is_sent_once_while_the_jwks_is_fetched_again(sandbox: Sa
         ("dynamodb", "PutItem", aws_error("ProvisionedThroughputExceededException")),
         ("aws", "Decrypt", aws_error("ThrottlingException")),
     ],
+    ids=["dynamodb", "kms"],
 )
 def test_a_throttle_that_passes_is_absorbed_by_botocores_retries(
     sandbox: Sandbox, faults: SandboxFaults, proxy: str, operation: str, fault: Fault
