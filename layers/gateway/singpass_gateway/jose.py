@@ -174,7 +174,7 @@ def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonc
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int) or not isinstance(iat, int) or isinstance(exp, bool) or isinstance(iat, bool):
         _reject("exp and iat must be integers")
-    if now >= exp:
+    if now >= exp + CLOCK_SKEW_SECONDS:
         _reject("ID token expired")
     if iat > now + CLOCK_SKEW_SECONDS or iat < now - MAX_ID_TOKEN_AGE_SECONDS - CLOCK_SKEW_SECONDS:
         _reject("iat is in the future or stale")
