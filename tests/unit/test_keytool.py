@@ -1,0 +1,280 @@
+"""The key CLI against moto's KMS and Secrets Manager: keys of the spec each provider needs, the JWKS the
+gateway itself publishes, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from moto import mock_aws
+from singpass_gateway import aws, keytool
+from singpass_gateway.keys import PrivateKey, load_key
+from singpass_gateway.providers import myinfo_v4, singpass
+from singpass_gateway.secrets import SecretCache
+from singpass_gateway.settings import ProviderSettings
+
+from infra.sandbox import kms_emulation
+from infra.sandbox.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+EXPECTED_KMS_KEYS = {
+    ("sgid", "enc"): ("RSA_2048", "ENCRYPT_DECRYPT"),
+    ("singpass", "sig"): ("ECC_NIST_P256", "SIGN_VERIFY"),
+    ("singpass", "enc"): ("ECC_NIST_P256", "KEY_AGREEMENT"),
+    ("myinfo-v3", "sig"): ("RSA_2048", "SIGN_VERIFY"),
+    ("myinfo-v3", "enc"): ("RSA_2048", "ENCRYPT_DECRYPT"),
+    ("myinfo-v4", "sig"): ("ECC_NIST_P256", "SIGN_VERIFY"),
+    ("myinfo-v4", "enc"): ("ECC_NIST_P256", "KEY_AGREEMENT"),
+}
+"""What README and template.yaml say each provider's keys are, written out independently of the CLI."""
+STACK_KEYS = {
+    "SgidDecryptionKey": ("sgid", "enc"),
+    "SingpassSigningKey": ("singpass", "sig"),
+    "SingpassDecryptionKey": ("singpass", "enc"),
+    "MyInfoV4SigningKey": ("myinfo-v4", "sig"),
+    "MyInfoV4DecryptionKey": ("myinfo-v4", "enc"),
+}
+"""The KMS keys template.yaml creates when no key ARN is given."""
+
+
+@dataclass(frozen=True)
+class Run:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    kms_emulation.install()
+    aws._client.cache_clear()
+    with mock_aws():
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", shared_session())
+        yield
+    aws._client.cache_clear()
+
+
+@functools.cache
+def shared_session() -> boto3.Session:
+    """One boto3 session for all tests: mock_aws starts each test with a new default session, which would parse
+    the KMS and Secrets Manager service models again (most of these tests' time otherwise)."""
+    return boto3.Session()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
+    def run(*argv: str) -> Run:
+        status = keytool.main(["keys", *argv])
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err
+        return Run(status, captured.out, captured.err)
+
+    return run
+
+
+def created(cli: Any, provider: str, use: str) -> str:
+    result = cli("create", "--provider", provider, "--use", use)
+    assert result.status == 0, result.err
+    arn: str = result.out.strip()
+    return arn
+
+
+def gateway_key(reference: str) -> PrivateKey:
+    return load_key(reference, SecretCache(aws.secretsmanager, 300))
+
+
+class KeysOnlyToolkit:
+    """What a provider needs to publish its JWKS: keys loaded the way the deployed gateway loads them."""
+
+    def key(self, reference: str) -> PrivateKey:
+        return gateway_key(reference)
+
+
+def published_by(provider_type: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    entry = ProviderSettings(id=provider_type, type=provider_type, name=provider_type, options=options)
+    module = {"myinfo-v4": myinfo_v4, "singpass": singpass}[provider_type]
+    published: list[dict[str, Any]] = module.create(entry, KeysOnlyToolkit()).client_jwks()  # type: ignore[arg-type]
+    return published
+
+
+def pem_of(key: Any, encryption: Any = None, legacy: bool = False) -> bytes:
+    private_format = serialization.PrivateFormat.TraditionalOpenSSL if legacy else serialization.PrivateFormat.PKCS8
+    pem: bytes = key.private_bytes(
+        serialization.Encoding.PEM, private_format, encryption or serialization.NoEncryption()
+    )
+    return pem
+
+
+# -- create -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("provider", "use"), list(EXPECTED_KMS_KEYS))
+def test_create_makes_a_kms_key_of_exactly_the_spec_the_provider_needs(
+    moto: None, cli: Any, provider: str, use: str
+) -> None:
+    result = cli("create", "--provider", provider, "--use", use, "--alias", f"gateway/{provider}-{use}")
+
+    assert result.status == 0
+    [arn] = result.out.split()  # stdout is the ARN alone, for scripts
+    kms = boto3.client("kms")
+    metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
+    assert (metadata["KeySpec"], metadata["KeyUsage"]) == EXPECTED_KMS_KEYS[(provider, use)]
+    assert metadata["Description"].startswith(f"singpass-gateway {provider} {use} key: ")
+    tags = {tag["TagKey"]: tag["TagValue"] for tag in kms.list_resource_tags(KeyId=arn)["Tags"]}
+    assert tags == {"singpass-gateway:provider": provider, "singpass-gateway:use": use}
+    [alias] = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == f"alias/gateway/{provider}-{use}"]
+    assert alias["TargetKeyId"] == metadata["KeyId"]
+    assert keytool.KEY_ROLES[(provider, use)].parameter in result.err
+
+
+def test_the_cli_creates_what_the_template_creates_and_names_template_parameters() -> None:
+    for logical_id, role_name in STACK_KEYS.items():
+        properties = TEMPLATE["Resources"][logical_id]["Properties"]
+        role = keytool.KEY_ROLES[role_name]
+        assert (role.key_spec, role.key_usage) == (properties["KeySpec"], properties["KeyUsage"])
+    assert set(keytool.KEY_ROLES) == set(EXPECTED_KMS_KEYS)
+    for role in keytool.KEY_ROLES.values():
+        assert role.parameter in TEMPLATE["Parameters"]
+
+
+def test_a_key_use_the_provider_does_not_have_is_refused_before_anything_is_created(moto: None, cli: Any) -> None:
+    result = cli("create", "--provider", "sgid", "--use", "sig")
+
+    assert result.status == 1
+    assert result.err == "error: sgid has no sig key; its keys: enc\n"
+    assert boto3.client("kms").list_keys()["Keys"] == []
+
+
+def test_missing_credentials_are_one_line_not_a_traceback(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aws._client.cache_clear()
+
+    result = cli("create", "--provider", "myinfo-v4", "--use", "sig")
+
+    aws._client.cache_clear()
+    assert result.status == 1
+    assert result.out == ""
+    assert result.err == "error: create_key: Unable to locate credentials\n"
+
+
+# -- jwks and public-key ---------------------------------------------------------------------------------
+
+
+def test_jwks_prints_what_the_myinfo_v4_provider_publishes_for_the_same_keys(moto: None, cli: Any) -> None:
+    signing, next_signing = created(cli, "myinfo-v4", "sig"), created(cli, "myinfo-v4", "sig")
+    decryption = created(cli, "myinfo-v4", "enc")
+
+    result = cli("jwks", decryption, signing, next_signing)
+
+    assert result.status == 0
+    printed = json.loads(result.out)
+    assert printed == {
+        "keys": published_by(
+            "myinfo-v4",
+            {
+                "client_id": "c",
+                "purpose_id": "p",
+                "signing_key_arn": signing,
+                "additional_signing_key_arns": [next_signing],
+                "decryption_key_arns": [decryption],
+            },
+        )
+    }
+    kids = [arn.rsplit("/", 1)[-1] for arn in (signing, next_signing, decryption)]
+    assert [key["kid"] for key in printed["keys"]] == kids  # signing keys first, whatever the order asked
+
+
+def test_jwks_holds_the_public_halves_of_the_kms_keys(moto: None, cli: Any) -> None:
+    signing, decryption = created(cli, "singpass", "sig"), created(cli, "singpass", "enc")
+    printed = json.loads(cli("jwks", signing, decryption).out)
+    options = {"client_id": "c", "signing_key_arn": signing, "decryption_key_arn": decryption}
+    assert printed == {"keys": published_by("singpass", options)}
+    signing_jwk, decryption_jwk = (jwt.algorithms.ECAlgorithm.from_jwk(entry) for entry in printed["keys"])
+    assert isinstance(signing_jwk, ec.EllipticCurvePublicKey)
+    assert isinstance(decryption_jwk, ec.EllipticCurvePublicKey)
+    kms = boto3.client("kms")
+
+    signature = kms.sign(KeyId=signing, Message=b"assertion", MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256")
+    signing_jwk.verify(signature["Signature"], b"assertion", ec.ECDSA(hashes.SHA256()))
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    ephemeral_der = ephemeral.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    agreed = kms.derive_shared_secret(KeyId=decryption, KeyAgreementAlgorithm="ECDH", PublicKey=ephemeral_der)
+    assert agreed["SharedSecret"] == ephemeral.exchange(ec.ECDH(), decryption_jwk)
+
+
+def test_a_pem_key_needs_its_use_said_and_is_published_under_its_thumbprint(moto: None, cli: Any) -> None:
+    pem = pem_of(ec.generate_private_key(ec.SECP256R1())).decode()
+    secret = boto3.client("secretsmanager").create_secret(Name="enc", SecretString=pem)["ARN"]
+
+    refused = cli("jwks", secret)
+    printed = json.loads(cli("jwks", "--use", "enc", secret).out)
+
+    assert refused.status == 1
+    assert "--use" in refused.err
+    options = {"client_id": "c", "purpose_id": "p", "signing_key_arn": secret, "decryption_key_arns": [secret]}
+    [_, as_published] = published_by("myinfo-v4", options)
+    assert printed == {"keys": [as_published]}
+    assert as_published["kid"] == gateway_key(secret).key_id
+
+
+def test_jwks_refuses_rsa_keys_and_a_use_the_kms_key_does_not_have(moto: None, cli: Any) -> None:
+    rsa_key, signing = created(cli, "sgid", "enc"), created(cli, "myinfo-v4", "sig")
+
+    not_ec = cli("jwks", rsa_key)
+    wrong_use = cli("jwks", "--use", "enc", signing)
+
+    assert not_ec.status == wrong_use.status == 1
+    assert "keys public-key" in not_ec.err
+    assert wrong_use.err.endswith("so its JWK use is sig, not enc\n")
+    assert not_ec.out == wrong_use.out == ""
+
+
+def test_public_key_prints_the_kms_keys_public_half_for_sgid(moto: None, cli: Any) -> None:
+    arn = created(cli, "sgid", "enc")
+
+    printed = serialization.load_pem_public_key(cli("public-key", arn).out.encode())
+
+    der = printed.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert der == boto3.client("kms").get_public_key(KeyId=arn)["PublicKey"]
+
+
+# -- the command line itself -----------------------------------------------------------------------------
+
+
+def test_python_dash_m_runs_the_cli_and_importing_it_loads_neither_boto3_nor_cryptography() -> None:
+    help_text = subprocess.run(
+        [sys.executable, "-m", "singpass_gateway", "keys", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    probe = "import sys, singpass_gateway.keytool; print(sorted({'boto3', 'cryptography'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    for command in ("create", "jwks", "public-key"):
+        assert command in help_text
+    assert loaded.strip() == "[]"
