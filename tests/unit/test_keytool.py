@@ -1,8 +1,10 @@
 """The key CLI against moto's KMS and Secrets Manager: keys of the spec each provider needs, the JWKS the
-gateway itself publishes, and one-line errors instead of tracebacks."""
+gateway itself publishes, certificates signed inside KMS, PEMs checked without echoing them, and one-line
+errors instead of tracebacks."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import subprocess
@@ -15,8 +17,10 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 from moto import mock_aws
 from singpass_gateway import aws, keytool
 from singpass_gateway.keys import PrivateKey, load_key
@@ -47,6 +51,7 @@ STACK_KEYS = {
     "MyInfoV4DecryptionKey": ("myinfo-v4", "enc"),
 }
 """The KMS keys template.yaml creates when no key ARN is given."""
+CURRENT = "arn:aws:kms:ap-southeast-1:123456789012:key/11111111-1111-1111-1111-111111111111"
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,22 @@ def pem_of(key: Any, encryption: Any = None, legacy: bool = False) -> bytes:
         serialization.Encoding.PEM, private_format, encryption or serialization.NoEncryption()
     )
     return pem
+
+
+def write_pem(directory: Path, key: Any) -> Path:
+    path = directory / "key.pem"
+    path.write_bytes(pem_of(key))
+    return path
+
+
+def material_lines(pem: bytes) -> list[str]:
+    """The lines of a PEM that carry key material (everything but the BEGIN/END and header lines)."""
+    return [line for line in pem.decode().splitlines() if line and ":" not in line and not line.startswith("-----")]
+
+
+@pytest.fixture(scope="module")
+def rsa_2048() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 # -- create -------------------------------------------------------------------------------------------
@@ -265,6 +286,178 @@ def test_public_key_prints_the_kms_keys_public_half_for_sgid(moto: None, cli: An
     assert der == boto3.client("kms").get_public_key(KeyId=arn)["PublicKey"]
 
 
+# -- certificate ---------------------------------------------------------------------------------------
+
+SUBJECT = "/CN=app.example.com/O=Example\\/Partners/C=SG"
+SUBJECT_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.COMMON_NAME, "app.example.com"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example/Partners"),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "SG"),
+    ]
+)
+
+
+def verify_rs256(public_key: Any, signature: bytes, data: bytes) -> None:
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_a_self_signed_certificate_is_signed_inside_kms_by_the_key_it_certifies(moto: None, cli: Any) -> None:
+    arn = created(cli, "myinfo-v3", "sig")
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+    result = cli("certificate", arn, "--subject", SUBJECT, "--days", "30")
+
+    assert result.status == 0
+    certificate = x509.load_pem_x509_certificate(result.out.encode())
+    kms_public_key = serialization.load_der_public_key(boto3.client("kms").get_public_key(KeyId=arn)["PublicKey"])
+    assert certificate.public_key() == kms_public_key
+    verify_rs256(kms_public_key, certificate.signature, certificate.tbs_certificate_bytes)
+    assert certificate.subject == certificate.issuer == SUBJECT_NAME
+    assert before <= certificate.not_valid_before_utc
+    assert certificate.not_valid_after_utc - certificate.not_valid_before_utc == datetime.timedelta(days=30)
+
+
+def test_a_csr_is_signed_by_the_kms_key_it_names(moto: None, cli: Any) -> None:
+    arn = created(cli, "myinfo-v3", "sig")
+
+    request = x509.load_pem_x509_csr(cli("certificate", arn, "--subject", SUBJECT, "--csr").out.encode())
+
+    kms_public_key = serialization.load_der_public_key(boto3.client("kms").get_public_key(KeyId=arn)["PublicKey"])
+    assert request.is_signature_valid
+    assert request.public_key() == kms_public_key
+    verify_rs256(kms_public_key, request.signature, request.tbs_certrequest_bytes)
+    assert request.subject == SUBJECT_NAME
+
+
+def test_a_certificate_for_a_pem_secret_is_signed_by_that_pem(
+    moto: None, cli: Any, tmp_path: Path, rsa_2048: rsa.RSAPrivateKey
+) -> None:
+    private_key = rsa_2048
+    secret = boto3.client("secretsmanager").create_secret(Name="myinfo", SecretString="placeholder")["ARN"]
+    assert cli("store-pem", secret, str(write_pem(tmp_path, private_key)), "--provider", "myinfo-v3").status == 0
+
+    certificate = x509.load_pem_x509_certificate(cli("certificate", secret, "--subject", "/CN=app").out.encode())
+
+    verify_rs256(private_key.public_key(), certificate.signature, certificate.tbs_certificate_bytes)
+    assert certificate.public_key() == private_key.public_key()
+
+
+@pytest.mark.parametrize(
+    ("provider", "use", "message"),
+    [
+        ("myinfo-v3", "enc", "is an ENCRYPT_DECRYPT key; KMS signs only with SIGN_VERIFY keys"),
+        ("myinfo-v4", "sig", "is not an RSA key; MyInfo v3 certificates carry RSA keys"),
+    ],
+)
+def test_certificates_are_refused_for_keys_that_cannot_sign_them(
+    moto: None, cli: Any, provider: str, use: str, message: str
+) -> None:
+    result = cli("certificate", created(cli, provider, use), "--subject", "/CN=app")
+
+    assert result.status == 1
+    assert result.out == ""
+    assert message in result.err
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [
+        ("CN=app", "write the subject as openssl does"),
+        ("/XX=app", "subject attribute 'XX' is unknown or empty"),
+        ("/CN=", "subject attribute 'CN' is unknown or empty"),
+        ("/C=Singapore", "subject attribute C: "),
+    ],
+)
+def test_a_subject_openssl_would_not_take_is_refused_before_any_aws_call(cli: Any, subject: str, message: str) -> None:
+    result = cli("certificate", CURRENT, "--subject", subject)  # no credentials, no moto: AWS is never called
+
+    assert result.status == 1
+    assert message in result.err
+
+
+# -- store-pem -------------------------------------------------------------------------------------------
+
+
+def test_store_pem_puts_a_checked_key_into_the_secret_as_pkcs8(
+    moto: None, cli: Any, tmp_path: Path, rsa_2048: rsa.RSAPrivateKey
+) -> None:
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name="myinfo", SecretString="placeholder")["ARN"]
+    pem = pem_of(rsa_2048, legacy=True)  # PKCS#1, as openssl genrsa writes it
+    (tmp_path / "key.pem").write_bytes(pem)
+
+    result = cli("store-pem", arn, str(tmp_path / "key.pem"), "--provider", "myinfo-v3")
+
+    assert result.status == 0
+    stored = secrets.get_secret_value(SecretId=arn)["SecretString"]
+    assert stored.startswith("-----BEGIN PRIVATE KEY-----\n")
+    loaded = serialization.load_pem_private_key(stored.encode(), password=None)
+    assert isinstance(loaded, rsa.RSAPrivateKey)
+    assert loaded.private_numbers() == rsa_2048.private_numbers()
+    assert gateway_key(arn).key_id in result.err
+    for line in material_lines(pem) + material_lines(stored.encode()):
+        assert line not in result.out + result.err
+
+
+WEAK_RSA = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - refused, on purpose
+REFUSED_PEMS = {
+    "weak RSA": ("myinfo-v3", pem_of(WEAK_RSA), "a 1024-bit RSA key is too weak"),
+    "encrypted PKCS#8": ("sgid", pem_of(WEAK_RSA, serialization.BestAvailableEncryption(b"pw")), "is encrypted"),
+    "encrypted PKCS#1": (
+        "sgid",
+        pem_of(WEAK_RSA, serialization.BestAvailableEncryption(b"pw"), legacy=True),
+        "is encrypted",
+    ),
+    "garbage": (
+        "sgid",
+        b"-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWJ1dC1ub3QtYS1rZXktYXQtYWxs\n-----END PRIVATE KEY-----\n",
+        "is not a PEM private key",
+    ),
+    "EC for an RSA provider": ("sgid", pem_of(ec.generate_private_key(ec.SECP256R1())), "needs an RSA key"),
+    "RSA for an EC provider": ("myinfo-v4", pem_of(WEAK_RSA), "needs an EC P-256 key"),
+    "P-384 for Singpass": ("singpass", pem_of(ec.generate_private_key(ec.SECP384R1())), "needs an EC P-256 key"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_PEMS))
+def test_store_pem_refuses_keys_the_provider_cannot_use_without_echoing_them(
+    moto: None, cli: Any, tmp_path: Path, case: str
+) -> None:
+    provider, pem, message = REFUSED_PEMS[case]
+    (tmp_path / "key.pem").write_bytes(pem)
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name="key", SecretString="placeholder")["ARN"]
+
+    result = cli("store-pem", arn, str(tmp_path / "key.pem"), "--provider", provider)
+
+    assert result.status == 1
+    assert message in result.err
+    assert secrets.get_secret_value(SecretId=arn)["SecretString"] == "placeholder"
+    for line in material_lines(pem):
+        assert line not in result.out + result.err
+
+
+@pytest.mark.parametrize(
+    ("secret", "file", "message"),
+    [
+        ("arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:absent-AbCdEf", "key.pem", "ResourceNotFound"),
+        ("arn:aws:kms:ap-southeast-1:123456789012:key/abc", "key.pem", "Secrets Manager secret ARNs"),
+        ("arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:absent-AbCdEf", "missing.pem", "No such file"),
+    ],
+)
+def test_store_pem_explains_a_wrong_secret_or_file(
+    moto: None, cli: Any, tmp_path: Path, rsa_2048: rsa.RSAPrivateKey, secret: str, file: str, message: str
+) -> None:
+    write_pem(tmp_path, rsa_2048)
+
+    result = cli("store-pem", secret, str(tmp_path / file), "--provider", "sgid")
+
+    assert result.status == 1
+    assert message in result.err
+
+
 # -- the command line itself -----------------------------------------------------------------------------
 
 
@@ -275,6 +468,6 @@ def test_python_dash_m_runs_the_cli_and_importing_it_loads_neither_boto3_nor_cry
     probe = "import sys, singpass_gateway.keytool; print(sorted({'boto3', 'cryptography'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
-    for command in ("create", "jwks", "public-key"):
+    for command in ("create", "jwks", "public-key", "certificate", "store-pem"):
         assert command in help_text
     assert loaded.strip() == "[]"

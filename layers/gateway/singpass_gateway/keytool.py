@@ -3,10 +3,11 @@
 Setting keys up by hand (openssl, the aws CLI, a kid worked out separately) fails late: a key of the wrong
 KeySpec, a 1024-bit RSA key or a kid that differs from the gateway's only shows up as a refused login. These
 commands create keys of exactly the spec each provider needs, print the client JWKS through the gateway's own
-``published_jwk`` (so every kid is the one the deployed gateway publishes), and print public keys.
+``published_jwk`` (so every kid is the one the deployed gateway publishes), sign MyInfo v3 certificates through
+the key interface (inside KMS for a KMS key), and check PEMs before they reach Secrets Manager.
 
 No Lambda handler imports this module, and it imports boto3 and cryptography only inside commands. Expected
-failures (a wrong key, missing credentials) are one line on stderr and exit status 1.
+failures (a wrong key, missing credentials, an unreadable PEM) are one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import GatewayError
 
 if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
     from mypy_boto3_kms.literals import KeySpecType, KeyUsageTypeType
 
     from .keys import PrivateKey
@@ -35,8 +39,12 @@ class UnsuitableKey(KeyToolError):
     """The key exists but is of a type, size or usage the provider or the command cannot use."""
 
 
+class UnreadablePem(KeyToolError):
+    """The file is not an unencrypted PEM private key (the message never quotes the file)."""
+
+
 class InvalidArgument(KeyToolError):
-    """An argument argparse cannot check by itself (an alias, a PEM key's use)."""
+    """An argument argparse cannot check by itself (a subject, an alias, a secret ARN)."""
 
 
 class AwsCallFailed(KeyToolError):
@@ -84,6 +92,21 @@ PUBLISHED_ALGORITHMS = {"sig": "ES256", "enc": "ECDH-ES+A256KW"}
 """The ``alg`` the providers' ``client_jwks`` publish for each use."""
 JWK_USES = {"SIGN_VERIFY": "sig", "KEY_AGREEMENT": "enc"}
 """KMS KeyUsage → JWK ``use``."""
+MIN_RSA_BITS = 2048
+MAX_PEM_BYTES = 64 * 1024
+SUBJECT_ATTRIBUTES = {
+    "CN": "COMMON_NAME",
+    "O": "ORGANIZATION_NAME",
+    "OU": "ORGANIZATIONAL_UNIT_NAME",
+    "C": "COUNTRY_NAME",
+    "ST": "STATE_OR_PROVINCE_NAME",
+    "L": "LOCALITY_NAME",
+    "emailAddress": "EMAIL_ADDRESS",
+    "serialNumber": "SERIAL_NUMBER",
+}
+"""openssl's short names in ``-subj`` → cryptography's NameOID attribute names."""
+SHA256_WITH_RSA = bytes.fromhex("300d06092a864886f70d01010b0500")
+"""DER AlgorithmIdentifier of sha256WithRSAEncryption: what RS256 signatures are, in X.509."""
 ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
 
 
@@ -153,6 +176,37 @@ def public_key(arguments: argparse.Namespace) -> None:
     print(pem.decode(), end="")
 
 
+def certificate(arguments: argparse.Namespace) -> None:
+    """A self-signed certificate or a CSR for MyInfo v3, signed by the key itself through the key interface."""
+    from cryptography.hazmat.primitives import serialization
+
+    if arguments.days < 1:
+        raise InvalidArgument("--days must be at least 1")
+    subject = _subject(arguments.subject)
+    key = _signing_rsa_key(arguments.key)
+    document = _csr(key, subject) if arguments.csr else _self_signed(key, subject, arguments.days)
+    print(document.public_bytes(serialization.Encoding.PEM).decode(), end="")
+
+
+def store_pem(arguments: argparse.Namespace) -> None:
+    """Check a PEM private key against what the provider can use, then put it in Secrets Manager as PKCS#8."""
+    from cryptography.hazmat.primitives import serialization
+
+    from . import aws
+    from .keys.pem import thumbprint
+
+    if _arn_service(arguments.secret_arn) != "secretsmanager":
+        raise InvalidArgument("the gateway reads PEM keys from Secrets Manager secret ARNs (arn:aws:secretsmanager:…)")
+    private_key = _read_private_key(Path(arguments.pem_file))
+    _check_pem_key(private_key, arguments.provider)
+    pkcs8 = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    version = _aws(aws.secretsmanager, "put_secret_value", SecretId=arguments.secret_arn, SecretString=pkcs8)
+    kid = thumbprint(private_key.public_key())
+    _note(f"stored the key (kid {kid}) in {arguments.secret_arn} as version {version['VersionId']}")
+
+
 # -- keys ---------------------------------------------------------------------------------------------
 
 
@@ -192,7 +246,7 @@ def _jwk_use(key: PrivateKey, requested: str | None) -> str:
     if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(public.curve, ec.SECP256R1):
         raise UnsuitableKey(
             f"{key.reference} is not an EC P-256 key, and providers read only those from a JWKS "
-            "(sgID takes `keys public-key`)"
+            "(sgID takes `keys public-key`, MyInfo v3 `keys certificate`)"
         )
     usage = _kms_key_usage(key)
     if usage is None:
@@ -203,6 +257,136 @@ def _jwk_use(key: PrivateKey, requested: str | None) -> str:
     if requested not in (None, use):
         raise UnsuitableKey(f"{key.reference} is a {usage} key, so its JWK use is {use}, not {requested}")
     return use
+
+
+def _signing_rsa_key(reference: str) -> PrivateKey:
+    """A key that can sign a certificate for MyInfo v3: RSA, and SIGN_VERIFY when it lives in KMS."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = _load(reference)
+    usage = _kms_key_usage(key)
+    if usage not in (None, "SIGN_VERIFY"):
+        raise UnsuitableKey(f"{reference} is an {usage} key; KMS signs only with SIGN_VERIFY keys")
+    if not isinstance(key.public_key(), rsa.RSAPublicKey):
+        raise UnsuitableKey(f"{reference} is not an RSA key; MyInfo v3 certificates carry RSA keys")
+    return key
+
+
+def _read_private_key(path: Path) -> PrivateKeyTypes:
+    """The PEM's private key; every refusal names the file, never its content."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_PEM_BYTES + 1)
+    except OSError as error:
+        raise UnreadablePem(f"{path}: {error.strerror}") from None
+    if len(data) > MAX_PEM_BYTES:
+        raise UnreadablePem(f"{path} is larger than a PEM private key can be")
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except TypeError:  # cryptography's answer to an encrypted key without a password
+        raise UnreadablePem(
+            f"{path} is encrypted; the gateway reads only unencrypted keys (openssl pkey -in {path} -out NEW.pem)"
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise UnreadablePem(f"{path} is not a PEM private key (PKCS#1, SEC1 or PKCS#8)") from None
+
+
+def _check_pem_key(private_key: PrivateKeyTypes, provider: str) -> None:
+    """RSA of at least 2048 bits for the RSA providers, EC P-256 for the others, as KMS would make them."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key_spec = next(role.key_spec for (name, _), role in KEY_ROLES.items() if name == provider)
+    if key_spec.startswith("RSA_"):
+        if not isinstance(private_key, rsa.RSAPrivateKey):
+            raise UnsuitableKey(f"{provider} needs an RSA key")
+        if private_key.key_size < MIN_RSA_BITS:
+            raise UnsuitableKey(f"a {private_key.key_size}-bit RSA key is too weak; use at least {MIN_RSA_BITS} bits")
+    elif not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(private_key.curve, ec.SECP256R1):
+        raise UnsuitableKey(f"{provider} needs an EC P-256 key")
+
+
+# -- certificates ---------------------------------------------------------------------------------------
+
+
+def _subject(text: str) -> x509.Name:
+    """An openssl-style subject (``/CN=app.example.com/O=Example/C=SG``; ``\\/`` for a slash in a value)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    if not text.startswith("/"):
+        raise InvalidArgument('write the subject as openssl does: "/CN=app.example.com/O=Example/C=SG"')
+    attributes = []
+    for part in re.split(r"(?<!\\)/", text[1:]):
+        name, _, value = part.partition("=")
+        if name not in SUBJECT_ATTRIBUTES or not value:
+            known = ", ".join(SUBJECT_ATTRIBUTES)
+            raise InvalidArgument(f"subject attribute {name!r} is unknown or empty; known: {known}")
+        oid = getattr(NameOID, SUBJECT_ATTRIBUTES[name])
+        try:
+            attributes.append(x509.NameAttribute(oid, value.replace("\\/", "/")))
+        except ValueError as error:
+            raise InvalidArgument(f"subject attribute {name}: {error}") from None
+    return x509.Name(attributes)
+
+
+def _self_signed(key: PrivateKey, subject: x509.Name, days: int) -> x509.Certificate:
+    """A self-signed certificate whose signature comes from ``key`` (one KMS Sign for a KMS key).
+
+    cryptography signs only with keys it holds, so it signs the draft with a throw-away RSA key: the draft's
+    to-be-signed part (with this key's public key and the sha256WithRSAEncryption algorithm) is then signed
+    again by the real key, and the placeholder's signature is discarded.
+    """
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    public_key = key.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)  # _signing_rsa_key checked it
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    draft = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(rsa.generate_private_key(public_exponent=65537, key_size=1024), hashes.SHA256())  # noqa: S505 - discarded
+    )
+    to_be_signed = draft.tbs_certificate_bytes
+    return x509.load_der_x509_certificate(_signed(to_be_signed, key.sign(to_be_signed, "RS256")))
+
+
+def _csr(key: PrivateKey, subject: x509.Name) -> x509.CertificateSigningRequest:
+    """A PKCS#10 request (RFC 2986) for ``subject`` with ``key``'s public key, signed by ``key`` itself."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    public_key = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    version_0, no_attributes = b"\x02\x01\x00", b"\xa0\x00"
+    request_info = _der(0x30, version_0 + subject.public_bytes() + public_key + no_attributes)
+    return x509.load_der_x509_csr(_signed(request_info, key.sign(request_info, "RS256")))
+
+
+def _signed(to_be_signed: bytes, signature: bytes) -> bytes:
+    """Certificates and CSRs share one shape: SEQUENCE { to-be-signed, algorithm, BIT STRING signature }."""
+    return _der(0x30, to_be_signed + SHA256_WITH_RSA + _der(0x03, b"\x00" + signature))
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """One DER element: tag, definite length, content."""
+    if len(content) < 0x80:
+        return bytes([tag, len(content)]) + content
+    length = len(content).to_bytes((len(content).bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
 
 
 # -- plumbing ---------------------------------------------------------------------------------------------
@@ -221,6 +405,11 @@ def _aws(client: Callable[[], Any], operation: str, **parameters: Any) -> Any:
         raise AwsCallFailed(f"{operation}: {error}") from None
 
 
+def _arn_service(reference: str) -> str:
+    parts = reference.split(":")
+    return parts[2] if len(parts) >= 6 and parts[0] == "arn" else ""
+
+
 def _alias_name(alias: str) -> str:
     name = alias if alias.startswith("alias/") else f"alias/{alias}"
     if not ALIAS.match(name):
@@ -236,7 +425,7 @@ def _note(message: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m singpass_gateway", description="singpass-gateway operator tools")
     groups = parser.add_subparsers(title="command groups", required=True)
-    keys = groups.add_parser("keys", help="create and publish the gateway's keys")
+    keys = groups.add_parser("keys", help="create, publish, certify and store the gateway's keys")
     commands = keys.add_subparsers(title="commands", required=True)
 
     command = commands.add_parser("create", help="create a KMS key of the spec a provider needs; prints its ARN")
@@ -253,4 +442,18 @@ def _parser() -> argparse.ArgumentParser:
     command = commands.add_parser("public-key", help="print a key's public half as PEM (to register with sgID)")
     command.add_argument("key", metavar="KEY_ARN")
     command.set_defaults(run=public_key)
+
+    command = commands.add_parser("certificate", help="print a self-signed certificate or CSR for MyInfo v3")
+    command.add_argument("key", metavar="KEY_ARN", help="an RSA SIGN_VERIFY KMS key ARN or an RSA PEM secret ARN")
+    command.add_argument("--subject", required=True, help='openssl style, e.g. "/CN=app.example.com/O=Example/C=SG"')
+    command.add_argument("--csr", action="store_true", help="a certificate signing request for a CA instead")
+    command.add_argument("--days", type=int, default=730, help="validity of the self-signed certificate (730)")
+    command.set_defaults(run=certificate)
+
+    command = commands.add_parser("store-pem", help="check a PEM private key and put it into a secret")
+    command.add_argument("secret_arn", metavar="SECRET_ARN")
+    command.add_argument("pem_file", metavar="PEM_FILE")
+    command.add_argument("--provider", required=True, choices=PROVIDERS, help="decides the key type it must have")
+    command.set_defaults(run=store_pem)
+
     return parser
