@@ -1,12 +1,13 @@
 """The key CLI against moto's KMS and Secrets Manager: keys of the spec each provider needs, the JWKS the
-gateway itself publishes, certificates signed inside KMS, PEMs checked without echoing them, and one-line
-errors instead of tracebacks."""
+gateway itself publishes, certificates signed inside KMS, PEMs checked without echoing them, rotation plans
+that SAM and the template read as intended, and one-line errors instead of tracebacks."""
 
 from __future__ import annotations
 
 import datetime
 import functools
 import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from singpass_gateway.secrets import SecretCache
 from singpass_gateway.settings import ProviderSettings
 
 from infra.sandbox import kms_emulation
-from infra.sandbox.template import load_template
+from infra.sandbox.template import Resolver, functions, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -52,6 +53,7 @@ STACK_KEYS = {
 }
 """The KMS keys template.yaml creates when no key ARN is given."""
 CURRENT = "arn:aws:kms:ap-southeast-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+NEXT = "arn:aws:kms:ap-southeast-1:123456789012:key/22222222-2222-2222-2222-222222222222"
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def test_the_cli_creates_what_the_template_creates_and_names_template_parameters
         assert (role.key_spec, role.key_usage) == (properties["KeySpec"], properties["KeyUsage"])
     assert set(keytool.KEY_ROLES) == set(EXPECTED_KMS_KEYS)
     for role in keytool.KEY_ROLES.values():
-        assert role.parameter in TEMPLATE["Parameters"]
+        assert {role.parameter, role.additional_parameter or role.parameter} <= set(TEMPLATE["Parameters"])
 
 
 def test_a_key_use_the_provider_does_not_have_is_refused_before_anything_is_created(moto: None, cli: Any) -> None:
@@ -458,6 +460,77 @@ def test_store_pem_explains_a_wrong_secret_or_file(
     assert message in result.err
 
 
+# -- rotation-plan ---------------------------------------------------------------------------------------
+
+MYINFO_V4 = {"FrontendUrl": "https://app.example", "MyInfoV4ClientId": "c", "MyInfoV4PurposeId": "p"}
+
+
+def deploys(plan: str) -> list[dict[str, str]]:
+    """Each printed ``sam deploy``'s overrides, read by SAM's own parser."""
+    from samcli.cli.types import CfnParameterOverridesType
+
+    overrides = []
+    for line in plan.splitlines():
+        if line.strip().startswith("sam deploy"):
+            words = shlex.split(line)
+            value = words[words.index("--parameter-overrides") + 1]
+            overrides.append(CfnParameterOverridesType().convert(value, None, None))
+    return overrides
+
+
+def deployed_myinfo_v4(parameters: dict[str, str]) -> dict[str, Any]:
+    """The myinfo-v4 entry of GATEWAY_PROVIDERS that template.yaml gives the functions for ``parameters``."""
+    physical = {name: {"Ref": name, "Arn": name} for name in TEMPLATE["Resources"]}
+    environment = functions(TEMPLATE, Resolver(TEMPLATE, parameters, physical))[0].environment
+    [entry] = [entry for entry in json.loads(environment["GATEWAY_PROVIDERS"]) if entry and entry["id"] == "myinfo-v4"]
+    return dict(entry)
+
+
+@pytest.mark.parametrize(
+    ("use", "parameter", "published"),
+    [
+        ("sig", "MyInfoV4SigningKeyArn", lambda e: [e["signing_key_arn"], *e["additional_signing_key_arns"]]),
+        ("enc", "MyInfoV4DecryptionKeyArn", lambda e: e["decryption_key_arns"]),
+    ],
+)
+def test_the_myinfo_v4_plan_publishes_the_new_key_a_deploy_before_using_it(
+    cli: Any, use: str, parameter: str, published: Any
+) -> None:
+    result = cli("rotation-plan", "--provider", "myinfo-v4", "--use", use, "--current", CURRENT, "--next", NEXT)
+    assert result.status == 0
+
+    parameters = {**MYINFO_V4, parameter: CURRENT}
+    stages = []
+    for overrides in deploys(result.out):
+        parameters.update(overrides)  # sam deploy: every parameter not named keeps its deployed value
+        stages.append(published(deployed_myinfo_v4(parameters)))
+
+    assert stages == [[CURRENT, NEXT], [NEXT, CURRENT], [NEXT]]  # the first key is the one used (sig) or
+    # the one MyInfo encrypts to (enc); the other is published and, for enc, still accepted
+
+
+def test_a_plan_without_a_second_published_key_says_it_is_not_zero_downtime(cli: Any) -> None:
+    result = cli("rotation-plan", "--provider", "singpass", "--use", "sig", "--current", CURRENT, "--next", NEXT,
+                 "--stack-name", "gateway")  # fmt: skip
+
+    assert result.status == 0
+    assert "NOT zero-downtime" in result.out
+    assert deploys(result.out) == [{"SingpassSigningKeyArn": NEXT}]
+    assert "sam deploy --stack-name gateway " in result.out
+    assert f"aws kms disable-key --key-id {CURRENT}" in result.out
+
+
+@pytest.mark.parametrize(
+    ("current", "next_key", "message"),
+    [(CURRENT, CURRENT, "name the same key"), ("key/1", NEXT, "neither a KMS key ARN nor a Secrets Manager")],
+)
+def test_a_plan_needs_two_different_key_arns(cli: Any, current: str, next_key: str, message: str) -> None:
+    result = cli("rotation-plan", "--provider", "myinfo-v4", "--use", "sig", "--current", current, "--next", next_key)
+
+    assert result.status == 1
+    assert message in result.err
+
+
 # -- the command line itself -----------------------------------------------------------------------------
 
 
@@ -468,6 +541,6 @@ def test_python_dash_m_runs_the_cli_and_importing_it_loads_neither_boto3_nor_cry
     probe = "import sys, singpass_gateway.keytool; print(sorted({'boto3', 'cryptography'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
-    for command in ("create", "jwks", "public-key", "certificate", "store-pem"):
+    for command in ("create", "jwks", "public-key", "certificate", "store-pem", "rotation-plan"):
         assert command in help_text
     assert loaded.strip() == "[]"

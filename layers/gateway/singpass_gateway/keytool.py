@@ -4,7 +4,8 @@ Setting keys up by hand (openssl, the aws CLI, a kid worked out separately) fail
 KeySpec, a 1024-bit RSA key or a kid that differs from the gateway's only shows up as a refused login. These
 commands create keys of exactly the spec each provider needs, print the client JWKS through the gateway's own
 ``published_jwk`` (so every kid is the one the deployed gateway publishes), sign MyInfo v3 certificates through
-the key interface (inside KMS for a KMS key), and check PEMs before they reach Secrets Manager.
+the key interface (inside KMS for a KMS key), check PEMs before they reach Secrets Manager, and print key
+rotations as the ``sam deploy`` commands to run.
 
 No Lambda handler imports this module, and it imports boto3 and cryptography only inside commands. Expected
 failures (a wrong key, missing credentials, an unreadable PEM) are one line on stderr and exit status 1.
@@ -15,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +47,7 @@ class UnreadablePem(KeyToolError):
 
 
 class InvalidArgument(KeyToolError):
-    """An argument argparse cannot check by itself (a subject, an alias, a secret ARN)."""
+    """An argument argparse cannot check by itself (a subject, an alias, a key reference)."""
 
 
 class AwsCallFailed(KeyToolError):
@@ -60,30 +63,53 @@ class KeyRole:
     purpose: str
     """Becomes the KMS key's description."""
     parameter: str
+    additional_parameter: str | None = None
+    """A parameter listing keys that are published but not used: rotation without downtime."""
+    switch_caveat: str = ""
+    """What replacing the key in one deploy costs, when there is no ``additional_parameter``."""
 
 
+_JWKS_CACHE_NOTE = (
+    "the gateway lets the JWKS be cached 5 minutes; {provider} does not publish its own cache lifetime, so "
+    "leave a generous margin"
+)
 KEY_ROLES: dict[tuple[str, str], KeyRole] = {
     ("sgid", "enc"): KeyRole(
-        "RSA_2048", "ENCRYPT_DECRYPT", "sgID encrypts userinfo to it (RSA-OAEP)", "SgidDecryptionKeyArn"
+        "RSA_2048", "ENCRYPT_DECRYPT", "sgID encrypts userinfo to it (RSA-OAEP)", "SgidDecryptionKeyArn",
+        switch_caveat="sgID encrypts to the one public key registered for the client: register the new one "
+        "(keys public-key NEW) as close to the deploy as you can; logins in between fail.",
     ),
     ("singpass", "sig"): KeyRole(
-        "ECC_NIST_P256", "SIGN_VERIFY", "signs Singpass client assertions (ES256)", "SingpassSigningKeyArn"
+        "ECC_NIST_P256", "SIGN_VERIFY", "signs Singpass client assertions (ES256)", "SingpassSigningKeyArn",
+        switch_caveat="Singpass may refuse assertions signed by the new key until it fetches the JWKS again ("
+        + _JWKS_CACHE_NOTE.format(provider="Singpass") + "); deploy at a quiet time.",
     ),
     ("singpass", "enc"): KeyRole(
         "ECC_NIST_P256", "KEY_AGREEMENT", "Singpass encrypts ID tokens and userinfo to it (ECDH-ES)",
         "SingpassDecryptionKeyArn",
+        switch_caveat="Singpass encrypts to the key in its cached copy of the JWKS, so logins fail until it "
+        "fetches the JWKS again (" + _JWKS_CACHE_NOTE.format(provider="Singpass") + "); deploy at a quiet time.",
     ),
     ("myinfo-v3", "sig"): KeyRole(
-        "RSA_2048", "SIGN_VERIFY", "signs MyInfo v3 PKI_SIGN headers (RS256)", "MyInfoV3SigningKeyArn"
+        "RSA_2048", "SIGN_VERIFY", "signs MyInfo v3 PKI_SIGN headers (RS256)", "MyInfoV3SigningKeyArn",
+        switch_caveat="MyInfo verifies with the certificate registered for the app: have MyInfo register the "
+        "new key's certificate (keys certificate NEW --subject ...) and deploy when it takes effect. With one PEM "
+        "for signing and decryption (the stack's MyInfoV3PrivateKey secret), put the new PEM into that secret "
+        "with keys store-pem instead of deploying; containers read it within 5 minutes.",
     ),
     ("myinfo-v3", "enc"): KeyRole(
-        "RSA_2048", "ENCRYPT_DECRYPT", "MyInfo v3 encrypts person data to it (RSA-OAEP)", "MyInfoV3DecryptionKeyArn"
+        "RSA_2048", "ENCRYPT_DECRYPT", "MyInfo v3 encrypts person data to it (RSA-OAEP)", "MyInfoV3DecryptionKeyArn",
+        switch_caveat="MyInfo encrypts to the certificate registered for the app: have MyInfo register the new "
+        "key's certificate and deploy when it takes effect. With one PEM for signing and decryption (the stack's "
+        "MyInfoV3PrivateKey secret), put the new PEM into that secret with keys store-pem instead of deploying.",
     ),
     ("myinfo-v4", "sig"): KeyRole(
-        "ECC_NIST_P256", "SIGN_VERIFY", "signs MyInfo v4 client assertions (ES256)", "MyInfoV4SigningKeyArn"
+        "ECC_NIST_P256", "SIGN_VERIFY", "signs MyInfo v4 client assertions (ES256)", "MyInfoV4SigningKeyArn",
+        additional_parameter="MyInfoV4AdditionalSigningKeyArns",
     ),
     ("myinfo-v4", "enc"): KeyRole(
-        "ECC_NIST_P256", "KEY_AGREEMENT", "MyInfo v4 encrypts person data to it (ECDH-ES)", "MyInfoV4DecryptionKeyArn"
+        "ECC_NIST_P256", "KEY_AGREEMENT", "MyInfo v4 encrypts person data to it (ECDH-ES)", "MyInfoV4DecryptionKeyArn",
+        additional_parameter="MyInfoV4AdditionalDecryptionKeyArns",
     ),
 }  # fmt: skip
 """Every key the stack's providers use, with the KMS spec template.yaml gives the keys it creates itself."""
@@ -148,7 +174,7 @@ def create(arguments: argparse.Namespace) -> None:
         except AwsCallFailed as error:
             raise AwsCallFailed(f"created {arn}, but not its alias: {error}") from None
     _note(f"{role.key_spec} {role.key_usage} key for {arguments.provider} ({arguments.use}), kid {metadata['KeyId']}")
-    _note(f"configure it as {role.parameter}")
+    _note(f"configure it as {role.parameter} (or the next key of a rotation: keys rotation-plan)")
     print(arn)
 
 
@@ -205,6 +231,90 @@ def store_pem(arguments: argparse.Namespace) -> None:
     version = _aws(aws.secretsmanager, "put_secret_value", SecretId=arguments.secret_arn, SecretString=pkcs8)
     kid = thumbprint(private_key.public_key())
     _note(f"stored the key (kid {kid}) in {arguments.secret_arn} as version {version['VersionId']}")
+
+
+def rotation_plan(arguments: argparse.Namespace) -> None:
+    """The steps of a key rotation as commands to run; nothing is changed."""
+    role = _role(arguments.provider, arguments.use)
+    for reference in (arguments.current, arguments.next):
+        if _arn_service(reference) not in ("kms", "secretsmanager"):
+            raise InvalidArgument(f"{reference!r} is neither a KMS key ARN nor a Secrets Manager secret ARN")
+    if arguments.current == arguments.next:
+        raise InvalidArgument("--current and --next name the same key")
+    plan = _overlapping_rotation if role.additional_parameter else _switching_rotation
+    print(plan(arguments, role) + _SAMCONFIG_WARNING)
+
+
+# -- rotation plans ---------------------------------------------------------------------------------------
+
+EMPTY_SAM_VALUE = '""'
+"""SAM's --parameter-overrides refuses ``Name=``; ``Name=""`` sets the empty string."""
+_SAMCONFIG_WARNING = """
+Each `sam deploy --parameter-overrides` above sets only the parameters it names; the others keep their
+deployed values. It also replaces samconfig.toml's parameter_overrides for that run only: change the key
+parameters there as well, or a later plain `sam deploy` puts the old keys back.
+"""
+
+
+def _overlapping_rotation(arguments: argparse.Namespace, role: KeyRole) -> str:
+    """Publish, switch, retire: every key that is used was published a cache lifetime earlier."""
+    deploy, additional = _deploy_command(arguments.stack_name), str(role.additional_parameter)
+    cache_note = _JWKS_CACHE_NOTE.format(provider="the provider")
+    wait = _paragraph(f"Wait longer than the provider caches your JWKS: {cache_note}.")
+    return f"""\
+Rotating the {arguments.provider} {arguments.use} key without downtime ({role.parameter}, {additional}).
+Run after `make build`; this assumes {additional} is empty now.
+
+1. Publish the new key next to the current one:
+   {deploy({additional: arguments.next})}
+   Check that /.well-known/jwks/{arguments.provider} lists the kid this prints:
+   python -m singpass_gateway keys jwks --use {arguments.use} {shlex.quote(arguments.next)}
+{wait}
+2. Switch to the new key and keep the old one published:
+   {deploy({role.parameter: arguments.next, additional: arguments.current})}
+{wait}
+3. Retire the old key:
+   {deploy({additional: ""})}
+{_retire(arguments.current)}
+"""
+
+
+def _switching_rotation(arguments: argparse.Namespace, role: KeyRole) -> str:
+    """One deploy that replaces the key, with what that costs for this provider said plainly."""
+    return f"""\
+Rotating the {arguments.provider} {arguments.use} key ({role.parameter}) is NOT zero-downtime: the stack takes
+one {arguments.provider} {arguments.use} key, so one deploy replaces it.
+{_paragraph(role.switch_caveat, indent="")}
+
+1. Switch to the new key (after `make build`):
+   {_deploy_command(arguments.stack_name)({role.parameter: arguments.next})}
+2. Once logins succeed with the new key:
+{_retire(arguments.current)}
+"""
+
+
+def _deploy_command(stack_name: str | None) -> Callable[[dict[str, str]], str]:
+    """``sam deploy`` with parameter overrides quoted as SAM reads them (an empty value must be ``""``)."""
+    stack = f" --stack-name {shlex.quote(stack_name)}" if stack_name else ""
+
+    def command(overrides: dict[str, str]) -> str:
+        pairs = " ".join(f"{name}={value or EMPTY_SAM_VALUE}" for name, value in overrides.items())
+        return f"sam deploy{stack} --parameter-overrides {shlex.quote(pairs)}"
+
+    return command
+
+
+def _paragraph(text: str, indent: str = "   ") -> str:
+    """Prose wrapped for a terminal; commands are never wrapped, so they stay copyable."""
+    return textwrap.fill(text, width=110, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def _retire(reference: str) -> str:
+    """How to take the old key out of service: reversibly, since another parameter may still name it."""
+    if _arn_service(reference) == "kms":
+        advice = "Disable the old key when no parameter names it any more (enable-key undoes it; delete it later):"
+        return f"{_paragraph(advice)}\n   aws kms disable-key --key-id {shlex.quote(reference)}"
+    return _paragraph("Delete the old key's secret when no parameter names it any more.")
 
 
 # -- keys ---------------------------------------------------------------------------------------------
@@ -425,7 +535,7 @@ def _note(message: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m singpass_gateway", description="singpass-gateway operator tools")
     groups = parser.add_subparsers(title="command groups", required=True)
-    keys = groups.add_parser("keys", help="create, publish, certify and store the gateway's keys")
+    keys = groups.add_parser("keys", help="create, publish, certify, store and rotate the gateway's keys")
     commands = keys.add_subparsers(title="commands", required=True)
 
     command = commands.add_parser("create", help="create a KMS key of the spec a provider needs; prints its ARN")
@@ -456,4 +566,11 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--provider", required=True, choices=PROVIDERS, help="decides the key type it must have")
     command.set_defaults(run=store_pem)
 
+    command = commands.add_parser("rotation-plan", help="print the steps and sam deploy commands of a key rotation")
+    command.add_argument("--provider", required=True, choices=PROVIDERS)
+    command.add_argument("--use", required=True, choices=("sig", "enc"))
+    command.add_argument("--current", required=True, metavar="KEY_ARN", help="the key in use now")
+    command.add_argument("--next", required=True, metavar="KEY_ARN", help="the key to rotate to (keys create)")
+    command.add_argument("--stack-name", help="the stack to deploy (default: samconfig.toml's)")
+    command.set_defaults(run=rotation_plan)
     return parser
