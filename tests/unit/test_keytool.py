@@ -544,3 +544,15 @@ def test_python_dash_m_runs_the_cli_and_importing_it_loads_neither_boto3_nor_cry
     for command in ("create", "jwks", "public-key", "certificate", "store-pem", "rotation-plan"):
         assert command in help_text
     assert loaded.strip() == "[]"
+
+
+def test_a_reader_that_stops_reading_is_not_a_traceback() -> None:
+    plan = ["rotation-plan", "--provider", "singpass", "--use", "sig", "--current", CURRENT, "--next", NEXT]
+    command = [sys.executable, "-m", "singpass_gateway", "keys", *plan]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        process.stdout.close()  # as `| head` does once it has read enough
+        _, err = process.communicate()
+
+    assert process.returncode == 1
+    assert err == b""
