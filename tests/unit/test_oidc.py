@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from singpass_gateway.errors import (
     ConfigurationError,
     RefreshRejected,
@@ -185,3 +186,26 @@ def test_revocation_sends_the_refresh_token_with_client_authentication(upstream:
     [request] = [r for r in upstream.requests if r["url"] == f"{ISSUER}/revoke"]
     assert request["form"] == {"token": "rt-1", "token_type_hint": "refresh_token"}
     assert request["headers"]["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_the_client_jwks_publishes_the_signing_key_for_its_assertion_algorithm(
+    fake_http: FakeHttp, client_key: rsa.RSAPrivateKey, algorithm: str
+) -> None:
+    key = client_key if algorithm == "RS256" else ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    key_arn = "arn:aws:secretsmanager:ap-southeast-1:1:secret:oidc-signing-key"
+    options = {
+        "issuer": ISSUER, "client_id": "client 1", "client_auth": "private_key_jwt", "signing_key_arn": key_arn,
+        "assertion_algorithm": algorithm,
+    }  # fmt: skip
+    provider = create(
+        ProviderSettings(id="oidc", type="oidc", name="OIDC", options=options),
+        FakeToolkit(fake_http, {key_arn: pem}),  # type: ignore[arg-type]
+    )
+
+    [published] = provider.client_jwks()
+
+    assert (published["use"], published["alg"]) == ("sig", algorithm)
+    assert "d" not in published
+    assert jwt.PyJWK(published).key.public_numbers() == key.public_key().public_numbers()

@@ -231,10 +231,12 @@ def dpop_key_from_text(text: str) -> ec.EllipticCurvePrivateKey:
 
 
 def public_jwk(key: PublicKeyTypes) -> dict[str, Any]:
-    """An EC public key as a JWK (``kty``, ``crv``, ``x``, ``y``), for the client JWKS."""
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise KeyUnavailable("only EC keys are published in the client JWKS")
-    return jwt.algorithms.ECAlgorithm.to_jwk(key, as_dict=True)
+    """An EC or RSA public key as a JWK, for the client JWKS."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return jwt.algorithms.ECAlgorithm.to_jwk(key, as_dict=True)
+    if isinstance(key, rsa.RSAPublicKey):
+        return jwt.algorithms.RSAAlgorithm.to_jwk(key, as_dict=True)
+    raise KeyUnavailable("only EC and RSA keys are published in the client JWKS")
 
 
 def published_jwk(key: PrivateKey, use: str, alg: str) -> dict[str, Any]:

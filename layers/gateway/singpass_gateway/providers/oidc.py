@@ -290,7 +290,8 @@ class OidcProvider:
         from .. import jose
 
         published = []
-        for key, use, alg in ((self._signing_key, "sig", "ES256"), (self._decryption_key, "enc", "ECDH-ES+A256KW")):
+        signing = (self._signing_key, "sig", self._config.assertion_algorithm)
+        for key, use, alg in (signing, (self._decryption_key, "enc", "ECDH-ES+A256KW")):
             if key is not None:
                 published.append(jose.published_jwk(key, use, alg))
         return published
