@@ -38,7 +38,7 @@ class HttpResponse:
         """The body as JSON; a provider sending anything else is treated as unavailable."""
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's limit
             raise ProviderUnavailable(f"non-JSON body (HTTP {self.status})") from None
 
 

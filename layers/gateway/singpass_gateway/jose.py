@@ -127,7 +127,11 @@ def _check_at_hash(at_hash: object, access_token: str, alg: str) -> None:
     """OIDC Core 3.1.3.6: the left half of the access token's hash, with the hash size of the ID token's alg."""
     digest = hashlib.new("sha" + alg[-3:], access_token.encode()).digest()
     expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
-    if not isinstance(at_hash, str) or not hmac.compare_digest(at_hash.encode(), expected.encode()):
+    if (
+        not isinstance(at_hash, str)
+        or not at_hash.isascii()  # a lone surrogate would not even encode
+        or not hmac.compare_digest(at_hash.encode(), expected.encode())
+    ):
         _reject("at_hash does not match the access token")
 
 
@@ -180,7 +184,9 @@ def check_id_token_claims(claims: Mapping[str, Any], policy: IdTokenPolicy, nonc
         _reject("iat is in the future or stale")
     token_nonce = claims.get("nonce")
     if nonce is not None and (
-        not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode())
+        not isinstance(token_nonce, str)
+        or not token_nonce.isascii()  # the gateway's nonces are; a lone surrogate would not even encode
+        or not hmac.compare_digest(token_nonce.encode(), nonce.encode())
     ):
         _reject("nonce missing or does not match")
     sub = claims.get("sub")
@@ -324,7 +330,7 @@ def _decrypt(
 
 
 def _jws_header(token: str, algorithms: Collection[str], max_bytes: int = MAX_TOKEN_BYTES) -> dict[str, Any]:
-    if not isinstance(token, str) or len(token) > max_bytes or token.count(".") != 2:
+    if not isinstance(token, str) or len(token) > max_bytes or token.count(".") != 2 or not token.isascii():
         _reject("not a compact JWS of acceptable size")
     try:
         header = jwt.get_unverified_header(token)
@@ -509,7 +515,7 @@ def parse_json_object(data: bytes | str, what: str) -> dict[str, Any]:
     """A decrypted payload that must be a JSON object."""
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's limit
         _reject(f"{what} is not JSON")
     if not isinstance(value, dict):
         _reject(f"{what} is not a JSON object")
