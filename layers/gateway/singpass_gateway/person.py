@@ -48,7 +48,7 @@ def plain(attribute: object, depth: int = 0) -> Any:
     if attribute.get("unavailable") is True:
         return None
     if _is_phone(attribute):
-        return _phone(attribute)
+        return _phone(attribute, depth)
     if "value" in attribute:
         return plain(attribute["value"], depth + 1)
     if "desc" in attribute or "code" in attribute:
@@ -61,10 +61,10 @@ def _is_phone(attribute: dict[str, Any]) -> bool:
     return "nbr" in attribute and ("prefix" in attribute or "areacode" in attribute)
 
 
-def _phone(attribute: dict[str, Any]) -> str | None:
+def _phone(attribute: dict[str, Any], depth: int) -> str | None:
     """``{prefix: +, areacode: 65, nbr: 97399245}`` → ``+65 97399245``."""
-    number = plain(attribute.get("nbr"))
+    number = plain(attribute.get("nbr"), depth + 1)
     if not number:
         return None
-    prefix = f"{plain(attribute.get('prefix')) or ''}{plain(attribute.get('areacode')) or ''}"
+    prefix = f"{plain(attribute.get('prefix'), depth + 1) or ''}{plain(attribute.get('areacode'), depth + 1) or ''}"
     return f"{prefix} {number}" if prefix else str(number)

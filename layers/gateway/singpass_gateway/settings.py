@@ -170,9 +170,13 @@ def origin_of(url: str) -> str:
 
 def base_url(value: str, name: str) -> str:
     """An absolute https URL (http only on loopback) without query or fragment, kept without a trailing slash."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "https://["
+        raise ConfigurationError(f"{name} is not a valid URL") from None
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigurationError(f"{name} must be an absolute https URL without query or fragment")
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1"):
+    if parts.scheme == "http" and hostname not in ("localhost", "127.0.0.1"):
         raise ConfigurationError(f"{name} must use https (http is allowed only for localhost)")
     return value.rstrip("/")

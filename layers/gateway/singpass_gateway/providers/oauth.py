@@ -45,6 +45,8 @@ def token_response(
     required = ("access_token", "id_token") if require_id_token else ("access_token",)
     if not all(isinstance(body.get(name), str) and body[name] for name in required):
         raise InvalidToken(f"token response lacks {' or '.join(required)}")
+    if not all(" " <= char <= "~" for char in body["access_token"]):  # RFC 6749 A.12: 1*VSCHAR
+        raise InvalidToken("token response has an access_token that is not printable ASCII")
     answered = body.get("token_type", "Bearer")
     if not isinstance(answered, str) or answered.lower() != token_type.lower():
         raise InvalidToken(f"token response is not a {token_type} token")
@@ -71,7 +73,7 @@ def oauth_error(response: HttpResponse) -> str:
     """The OAuth ``error`` code from a JSON body or a ``WWW-Authenticate`` header."""
     try:
         error = json.loads(response.body).get("error")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: nested deeper than the parser's limit
         error = None
     if not isinstance(error, str):
         header = response.headers.get("WWW-Authenticate", "")

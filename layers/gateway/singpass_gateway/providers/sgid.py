@@ -131,7 +131,10 @@ class SgidProvider:
             if not isinstance(token, str):
                 raise InvalidToken("userinfo data field is not a JWE")
             plaintext = jose.decrypt_with_symmetric_jwk(token, block_key, DATA_JWE_ALGORITHMS)
-            person[name] = parse_value(plaintext.decode("utf-8", errors="strict"))
+            try:
+                person[name] = parse_value(plaintext.decode("utf-8", errors="strict"))
+            except UnicodeDecodeError:
+                raise InvalidToken("userinfo data field is not UTF-8") from None
         return person
 
 
@@ -142,7 +145,7 @@ def parse_value(raw: str) -> Any:
     if raw[:1] in ("[", "{"):
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's limit
             return raw
     return raw
 
