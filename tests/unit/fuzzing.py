@@ -303,7 +303,7 @@ def mutated(draw: st.DrawFn, token: str, donors: tuple[str, ...] = ()) -> str:
             decoded = unb64(parts[0])
             try:
                 header = json.loads(decoded or b"")
-            except ValueError:
+            except (ValueError, RecursionError):
                 header = {}
             header = header if isinstance(header, dict) else {}
             header.update(draw(header_members))
