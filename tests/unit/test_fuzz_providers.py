@@ -1,22 +1,30 @@
 """Property-based fuzzing of what providers answer and what browsers send: token responses, userinfo bodies,
-discovery documents, JWKS and DPoP nonces (sgID, OIDC, Singpass FAPI over a fake upstream), and MyInfo person
-data.
+discovery documents, JWKS and DPoP nonces (sgID, OIDC, Singpass FAPI over a fake upstream), MyInfo person data,
+and the callback handler with random query strings, cookies and headers.
 
-The property: a provider call either succeeds or raises a GatewayError with a stable login code.
+The properties: a provider call either succeeds or raises a GatewayError with a stable login code, and the
+callback handler always answers a clean response (a 302 to the frontend, with ``?error=<code>`` when the login
+failed, or the documented 404 for an unknown provider): never a 500, never an ``internal_error``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
-from hypothesis import example, given, settings
+import pytest
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from joserfc.jwk import OctKey
-from singpass_gateway.errors import GatewayError
+from singpass_gateway.errors import GatewayError, UnknownProvider
+from singpass_gateway.flows import Gateway, LoginFailed
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.person import normalise
 from singpass_gateway.providers import AuthorizationRequest, Callback, Identity, Refreshed
@@ -25,8 +33,10 @@ from singpass_gateway.providers import sgid as sgid_module
 from singpass_gateway.providers import singpass as singpass_module
 from singpass_gateway.providers.oidc import OidcProvider
 from singpass_gateway.providers.sgid import SgidProvider, parse_value
-from singpass_gateway.settings import ProviderSettings
+from singpass_gateway.settings import ProviderSettings, load_settings
+from singpass_gateway.web import LOGIN_COOKIE, SESSION_COOKIE
 
+from tests.unit.fakes import MemoryStore
 from tests.unit.fuzzing import (
     CLIENT_EC_ARN,
     CLIENT_RSA_ARN,
@@ -530,3 +540,172 @@ def test_any_person_normalises_to_plain_json(person: Any, phone_depth: int | Non
     if phone_depth is not None:  # built here: hypothesis cannot even print a structure this deep
         person = {**person, "mobileno": nested_phone(phone_depth)} if isinstance(person, dict) else person
     json.dumps(normalise(person))
+
+
+# -- the callback handler ------------------------------------------------------------------------------------
+
+FRONTEND = "https://app.example"
+SETTINGS = load_settings(
+    {
+        "GATEWAY_TABLE": "t",
+        "GATEWAY_FRONTEND_URL": FRONTEND,
+        "GATEWAY_PUBLIC_URL": "https://id.example",
+        "GATEWAY_PROVIDERS": json.dumps([{"id": "sgid", "type": "sgid", "name": "sgID"}]),
+    }
+)
+CALLBACK_CODES = {
+    "invalid_state",
+    "login_expired",
+    "access_denied",
+    "provider_error",
+    "invalid_callback",
+    "provider_unavailable",
+    "token_rejected",
+    "invalid_token",
+    "invalid_request",
+}
+"""Every code a callback may send the browser back with; ``internal_error`` would mean a swallowed bug."""
+
+
+def load_callback_handler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "callback_app", Path(__file__).parents[2] / "functions/callback/app.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("singpass_gateway.flows.gateway", lambda: None)
+        spec.loader.exec_module(module)
+    return module
+
+
+CALLBACK_APP = load_callback_handler()
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str = "callback"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:ap-southeast-1:1:function:callback"
+    aws_request_id: str = "req-1"
+
+
+def api_event(provider: str, query: dict[str, str], cookies: list[str], headers: dict[str, str]) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as the callback route receives it."""
+    built: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "GET /auth/{provider}/callback",
+        "rawPath": f"/auth/{provider}/callback",
+        "rawQueryString": urlencode(query, errors="surrogatepass"),
+        "headers": headers,
+        "pathParameters": {"provider": provider},
+        "requestContext": {
+            "http": {"method": "GET", "path": f"/auth/{provider}/callback"},
+            "domainName": "id.example",
+            "requestId": "r-1",
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        built["queryStringParameters"] = query
+    if cookies:
+        built["cookies"] = cookies
+    return built
+
+
+@settings(FUZZ, max_examples=150)
+@given(
+    provider=st.sampled_from(["sgid", "oidc"]) | texts,
+    params=st.dictionaries(st.sampled_from(["state", "code", "error", "iss"]) | texts, texts, max_size=4),
+    binding=st.none() | texts,
+)
+@example(provider="sgid", params={"state": "\ud800", "code": "c"}, binding="b")  # was a 500
+def test_complete_login_with_any_parameters_and_cookie_fails_with_a_callback_code(
+    provider: str, params: dict[str, str], binding: str | None
+) -> None:
+    http = AnsweringHttp()
+    http.on("GET", f"{ISSUER}/.well-known/openid-configuration", HttpResponse(200, {}, dumps(DISCOVERY)))
+    store = MemoryStore()
+    gateway = Gateway(SETTINGS, store, {"sgid": sgid_provider(http), "oidc": oidc_provider(http)})  # type: ignore[arg-type]
+    with pytest.raises((LoginFailed, UnknownProvider)) as failure:  # no login transaction: it can only fail
+        gateway.complete_login(provider, params, binding)
+    if isinstance(failure.value, LoginFailed):
+        assert failure.value.error.code in CALLBACK_CODES
+        assert failure.value.location.startswith(FRONTEND + "/?")
+    else:
+        assert provider not in ("sgid", "oidc")
+
+
+@settings(FUZZ, max_examples=150)
+@given(data=st.data())
+def test_the_callback_handler_always_answers_a_clean_redirect(data: st.DataObject) -> None:
+    clock = [float(NOW)]
+    http = AnsweringHttp()
+    http.on("GET", f"{ISSUER}/.well-known/openid-configuration", HttpResponse(200, {}, dumps(DISCOVERY)))
+    store = MemoryStore()
+    providers = {"sgid": sgid_provider(http), "oidc": oidc_provider(http)}
+    gateway = Gateway(SETTINGS, store, providers, clock=lambda: clock[0])  # type: ignore[arg-type]
+    CALLBACK_APP.GATEWAY = gateway  # type: ignore[attr-defined]
+
+    # a login in progress, and what the provider will answer when it is finished
+    started = data.draw(st.sampled_from(sorted(providers)))
+    return_to = data.draw(st.sampled_from(["/", "/back", "/p?x=1&error=old#frag"]))
+    login = gateway.begin_login(started, return_to, "https://id.example")
+    [txn] = store.transactions.values()
+    routes = data.draw(sgid_routes(txn.nonce) if started == "sgid" else oidc_routes(txn.nonce))
+    answering(http, routes)
+    clock[0] += data.draw(mostly(st.just(0), st.sampled_from([1, SETTINGS.login_ttl_seconds, 10**6])))
+
+    # what the browser (or an attacker) sends back: mostly the real callback with one part hostile, so that the
+    # provider's answers are reached; otherwise anything
+    def usually(real: Any, other: st.SearchStrategy[Any]) -> Any:
+        return real if data.draw(st.integers(0, 9)) < 8 else data.draw(other)
+
+    provider = usually(started, st.sampled_from(sorted(providers)) | texts)
+    callback_params = {
+        "state": usually(txn.state, mutated(txn.state) | texts),
+        "code": usually("code-1", texts | st.just("c" * 5_000)),
+        "iss": usually(ISSUER if started == "oidc" else SGID_ISSUER, texts),
+    }
+    optional = st.fixed_dictionaries(
+        {},
+        optional={
+            "error": st.sampled_from(["access_denied", "server_error", "a" * 100]) | texts,
+            "error_description": texts,
+            "session_state": texts,
+        },
+    )
+    query = {name: value for name, value in callback_params.items() if usually(True, st.booleans())}
+    query.update(usually({}, optional))
+    query = usually(query, st.dictionaries(texts, texts, max_size=4))
+    cookie = st.sampled_from([LOGIN_COOKIE, SESSION_COOKIE, "other", ""]).flatmap(
+        lambda name: st.builds(lambda value: f"{name}={value}", st.just(login.binding) | mutated(login.binding) | texts)
+    )
+    cookies = usually([f"{LOGIN_COOKIE}={login.binding}"], st.lists(cookie | texts, max_size=4))
+    cookies = cookies + data.draw(st.lists(cookie | texts, max_size=2))
+    headers = data.draw(
+        st.dictionaries(st.sampled_from(["cookie", "x-csrf", "origin", "Host"]) | texts, texts, max_size=3)
+    )
+
+    response = CALLBACK_APP.lambda_handler(api_event(provider, query, cookies, headers), LambdaContext())
+
+    if response["statusCode"] == 404:
+        event("404")
+        assert provider not in providers
+        assert json.loads(response["body"]) == {"error": "unknown_provider"}
+        return
+    assert response["statusCode"] == 302, response
+    location = response["headers"]["Location"]
+    assert location.startswith(FRONTEND + "/")
+    errors = parse_qs(urlsplit(location).query).get("error", [])
+    event(f"302 error={errors}")
+    session_cookies = [c for c in response["cookies"] if c.startswith(f"{SESSION_COOKIE}=")]
+    if session_cookies:  # a completed login
+        assert len(store.sessions) == 1
+        assert errors == ([] if return_to != "/p?x=1&error=old#frag" else ["old"])
+    else:
+        assert len(errors) == 1
+        assert errors[0] in CALLBACK_CODES, errors
+        assert store.sessions == {}

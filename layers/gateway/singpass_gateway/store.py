@@ -32,8 +32,11 @@ class StoreUnavailable(GatewayError):
 
 
 def digest(secret: str) -> str:
-    """The stored form of a random secret (state, session id, browser binding)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    """The stored form of a random secret (state, session id, browser binding).
+
+    ``surrogatepass``: a request can carry a lone surrogate (a JSON escape in the event); it must find nothing,
+    not crash. Every other string digests as before."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
