@@ -346,6 +346,13 @@ def test_any_discovery_document_starts_a_login_or_is_provider_unavailable(
         ("POST", f"{ISSUER}/token"): HttpResponse(400, {}, b"[" * 5_000),
     }
 )
+@example(  # a refresh_token of true was kept as the grant's refresh token (and stored as "True" at login)
+    routes={
+        ("GET", f"{ISSUER}/.well-known/openid-configuration"): HttpResponse(200, {}, dumps(DISCOVERY)),
+        ("POST", f"{ISSUER}/token"): HttpResponse(200, {}, dumps({"access_token": "at-1", "refresh_token": True})),
+        ("GET", f"{ISSUER}/me"): HttpResponse(200, {}, dumps({"sub": "alice"})),
+    }
+)
 def test_oidc_refresh_only_ever_fails_with_a_session_code(routes: dict[tuple[str, str], HttpResponse]) -> None:
     provider = oidc_provider(routed(routes))
     result = only_gateway_errors(
@@ -354,6 +361,7 @@ def test_oidc_refresh_only_ever_fails_with_a_session_code(routes: dict[tuple[str
     )
     if isinstance(result, Refreshed):
         assert isinstance(result.grant["refresh_token"], str)
+        assert result.grant["refresh_token"]
         json.dumps(result.person)
 
 

@@ -47,6 +47,8 @@ def token_response(
         raise InvalidToken(f"token response lacks {' or '.join(required)}")
     if not all(" " <= char <= "~" for char in body["access_token"]):  # RFC 6749 A.12: 1*VSCHAR
         raise InvalidToken("token response has an access_token that is not printable ASCII")
+    if not isinstance(body.get("refresh_token", ""), str):  # e.g. null or true: no refresh token, not "True"
+        del body["refresh_token"]
     answered = body.get("token_type", "Bearer")
     if not isinstance(answered, str) or answered.lower() != token_type.lower():
         raise InvalidToken(f"token response is not a {token_type} token")
