@@ -566,6 +566,7 @@ CALLBACK_CODES = {
     "login_expired",
     "access_denied",
     "provider_error",
+    "provider_maintenance",
     "invalid_callback",
     "provider_unavailable",
     "token_rejected",
@@ -680,7 +681,8 @@ def test_the_callback_handler_always_answers_a_clean_redirect(data: st.DataObjec
     optional = st.fixed_dictionaries(
         {},
         optional={
-            "error": st.sampled_from(["access_denied", "server_error", "a" * 100]) | texts,
+            "error": st.sampled_from(["access_denied", "server_error", "temporarily_unavailable", "503", "a" * 100])
+            | texts,
             "error_description": texts,
             "session_state": texts,
         },
