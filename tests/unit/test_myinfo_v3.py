@@ -396,6 +396,13 @@ def test_person_errors_map_to_stable_codes(make_provider: Any, upstream: FakeHtt
     assert UINFIN not in error.detail
 
 
+def test_a_refusal_nested_past_the_json_parsers_limit_keeps_its_statuss_code(
+    make_provider: Any, upstream: FakeHttp
+) -> None:
+    upstream.on("POST", f"{API}/token", HttpResponse(401, {}, b"[" * 5_000))  # raised RecursionError (fuzzing)
+    assert "(code none)" in assert_login_fails(make_provider(), "request_unauthorized").detail
+
+
 # --- MyInfo's sandbox environment, and configuration --------------------------------------------------------
 
 

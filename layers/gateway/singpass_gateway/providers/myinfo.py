@@ -77,7 +77,7 @@ def error_code(response: HttpResponse) -> str:
     """MyInfo's own ``code`` (or an OAuth ``error``) from an error body: short, and never personal data."""
     try:
         body = json.loads(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's limit
         return "none"
     value = body.get("code", body.get("error")) if isinstance(body, dict) else None
     return str(value)[:32] if isinstance(value, (str, int)) else "none"
