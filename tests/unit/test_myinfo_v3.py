@@ -319,8 +319,9 @@ def test_access_tokens_not_rs256_signed_by_myinfo_are_refused(
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"exp": NOW - 120}, {"exp": None}, {"sub": None}, {"sub": ""}, {"scope": ["vehicles"]}],
-    ids=["expired", "no-exp", "no-sub", "empty-sub", "no-configured-attribute"],
+    [{"exp": NOW - 120}, {"exp": None}, {"sub": None}, {"sub": ""}, {"sub": "\ud800"}, {"scope": ["vehicles"]}],
+    # a lone surrogate in sub raised UnicodeEncodeError building the person URL (found by fuzzing)
+    ids=["expired", "no-exp", "no-sub", "empty-sub", "lone-surrogate-sub", "no-configured-attribute"],
 )
 def test_access_token_claims_are_checked(
     make_provider: Any, upstream: FakeHttp, provider_key: rsa.RSAPrivateKey, overrides: dict[str, Any]

@@ -201,9 +201,11 @@ def test_each_login_uses_a_fresh_dpop_key_and_assertion(fake_http: FakeHttp, ups
         (lambda thumbprint: access_token("someone-elses-key"), "invalid_token"),
         (lambda thumbprint: access_token(thumbprint, exp=NOW - 120), "invalid_token"),
         (lambda thumbprint: access_token(thumbprint, sub=""), "invalid_token"),
+        # a lone surrogate in sub raised UnicodeEncodeError building the person URL (found by fuzzing)
+        (lambda thumbprint: access_token(thumbprint, sub="\ud800"), "invalid_token"),
         (lambda thumbprint: jwt.encode({"sub": SUB, "exp": NOW + 60}, "k" * 32, algorithm="HS256"), "invalid_token"),
     ],
-    ids=["foreign-signer", "bound-to-another-key", "expired", "no-sub", "hs256"],
+    ids=["foreign-signer", "bound-to-another-key", "expired", "no-sub", "lone-surrogate-sub", "hs256"],
 )
 def test_access_tokens_that_are_not_myinfos_or_not_ours_are_refused(
     fake_http: FakeHttp, upstream: Upstream, token: Any, code: str

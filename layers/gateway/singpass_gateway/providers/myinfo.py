@@ -44,8 +44,8 @@ def access_token_subject(claims: Mapping[str, Any], now: int, max_length: int) -
     exp, sub = claims.get("exp"), claims.get("sub")
     if not isinstance(exp, int) or isinstance(exp, bool) or now >= exp + CLOCK_SKEW_SECONDS:
         raise InvalidToken("access token expired or without exp")
-    if not isinstance(sub, str) or not sub or len(sub) > max_length:
-        raise InvalidToken("access token without a usable sub")
+    if not isinstance(sub, str) or not sub or len(sub) > max_length or not sub.isascii():
+        raise InvalidToken("access token without a usable sub")  # a UIN/FIN or a UUID, in the person URL
     return sub
 
 
