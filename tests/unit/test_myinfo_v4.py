@@ -223,8 +223,10 @@ def test_access_tokens_that_are_not_myinfos_or_not_ours_are_refused(
         person_jwe({**PERSON, "uuid": {"value": "another-person"}, "uinfin": {"value": "S0000000A"}}),
         json.dumps(PERSON).encode(),  # plain JSON is never accepted
         b"\xff\xfe not ascii",
+        # a header nested past the JSON parser's limit raised RecursionError picking the key (found by fuzzing)
+        base64.urlsafe_b64encode(b"[" * 5_000).rstrip(b"=") + b"." + person_jwe().split(b".", 1)[1],
     ],
-    ids=["wrong-jws-key", "foreign-enc-key", "unknown-enc-kid", "someone-else", "plain-json", "binary"],
+    ids=["wrong-jws-key", "foreign-enc-key", "unknown-enc-kid", "someone-else", "plain-json", "binary", "deep-header"],
 )
 def test_person_data_the_client_must_not_trust_is_refused(fake_http: FakeHttp, upstream: Upstream, body: bytes) -> None:
     upstream.person(body)

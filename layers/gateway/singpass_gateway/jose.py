@@ -287,7 +287,7 @@ def jwe_key_id(token: str) -> str | None:
         _reject("not a compact JWE")
     try:
         header = json.loads(base64.urlsafe_b64decode(token.split(".", 1)[0] + "=="))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: nested deeper than the parser's limit
         _reject("unreadable JWE header")
     kid = header.get("kid") if isinstance(header, dict) else None
     return kid if isinstance(kid, str) else None
