@@ -225,6 +225,44 @@ def mostly(usual: st.SearchStrategy[Any], other: st.SearchStrategy[Any]) -> st.S
     return st.integers(0, 4).flatmap(lambda n: other if n == 4 else usual)
 
 
+# -- MyInfo person data --------------------------------------------------------------------------------------
+
+myinfo_leaves = (
+    st.fixed_dictionaries(
+        {"value": json_scalars},
+        optional={
+            "classification": st.just("C"),
+            "source": st.just("1"),
+            "unavailable": st.booleans() | json_scalars,
+            "lastupdated": texts,
+        },
+    )
+    | st.fixed_dictionaries({}, optional={"code": json_scalars, "desc": json_scalars})
+    | st.fixed_dictionaries(
+        {"nbr": st.just({"value": "97399245"}) | json_scalars},
+        optional={
+            "prefix": st.just({"value": "+"}) | json_scalars,
+            "areacode": st.just({"value": "65"}) | json_scalars,
+        },
+    )
+    | json_scalars
+)
+myinfo_attributes = st.recursive(
+    myinfo_leaves,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(texts, children, max_size=3)
+        | st.fixed_dictionaries({"value": children})
+        | st.fixed_dictionaries({"nbr": children, "prefix": children})
+    ),
+    max_leaves=10,
+)
+persons = st.dictionaries(
+    st.sampled_from(["name", "mobileno", "regadd", "vehicles"]) | texts, myinfo_attributes, max_size=5
+)
+"""MyInfo person objects: attributes with values, codes, phone numbers, metadata, nesting, and garbage."""
+
+
 # -- JOSE header members -------------------------------------------------------------------------------------
 
 # fmt: off
@@ -328,6 +366,14 @@ def random_tokens(segments: int) -> st.SearchStrategy[str]:
     )
 
 
+def under_hostile_headers(token: str) -> st.SearchStrategy[str]:
+    """``token``'s other segments under a protected header with unexpected members, or one that is not a JSON
+    object at all (random bytes, nested past the parser's limit)."""
+    rest = token.split(".", 1)[1]
+    headers = header_members.map(dumps) | json_bodies | deep_json.map(str.encode)
+    return headers.map(lambda header: f"{b64(header)}.{rest}")
+
+
 # -- valid tokens to mutate ----------------------------------------------------------------------------------
 
 
@@ -336,9 +382,9 @@ def rsa_jwe(plaintext: bytes, alg: str = "RSA-OAEP", enc: str = "A128CBC-HS256")
     return jwe.encrypt_compact({"alg": alg, "enc": enc}, plaintext, recipient, algorithms=[alg, enc])
 
 
-def ecdh_jwe(plaintext: bytes | str, alg: str = "ECDH-ES+A256KW", enc: str = "A256GCM") -> str:
+def ecdh_jwe(plaintext: bytes | str, alg: str = "ECDH-ES+A256KW", enc: str = "A256GCM", kid: str = "enc") -> str:
     recipient = ECKey.import_key(CLIENT_EC.public_key())
-    header = {"alg": alg, "enc": enc, "cty": "JWT", "kid": "enc"}
+    header = {"alg": alg, "enc": enc, "cty": "JWT", "kid": kid}
     return jwe.encrypt_compact(header, _bytes(plaintext), recipient, algorithms=[alg, enc])
 
 

@@ -21,6 +21,7 @@ from singpass_gateway.jose import (
     decrypt_nested_jws,
     decrypt_with_private_key,
     decrypt_with_symmetric_jwk,
+    jwe_key_id,
     parse_json_object,
     verify_id_token,
     verify_signed_jwt,
@@ -59,6 +60,7 @@ from tests.unit.fuzzing import (
     rsa_jwk,
     sign_compact,
     signed_jwts,
+    under_hostile_headers,
 )
 
 JWKS_URL = "https://idp.example/jwks"
@@ -287,6 +289,18 @@ def test_nested_jws_decryption_only_ever_fails_as_invalid_token(token: str) -> N
     result = only_gateway_errors(lambda: decrypt_nested_jws(token, CLIENT_EC_KEY, ENCRYPTION_ALGORITHMS), TOKEN_CODES)
     if isinstance(result, str):
         assert result.count(".") == 2
+
+
+@settings(FUZZ, max_examples=80)
+@given(token=ecdh_inputs | rsa_jwe_inputs | st.sampled_from(VALID_ECDH_JWES).flatmap(under_hostile_headers))
+@example(token=VALID_ECDH_JWES[0])
+@example(token=".".join([b64(deeply_nested(5_000, "array").encode()), *VALID_ECDH_JWES[0].split(".")[1:]]))
+# ^ raised RecursionError (MyInfo v4 picks its decryption key by this kid before anything is decrypted)
+def test_a_jwe_key_id_is_read_or_the_token_refused_as_invalid(token: str) -> None:
+    kid = only_gateway_errors(lambda: jwe_key_id(token), TOKEN_CODES)
+    assert kid is None or isinstance(kid, str | Exception)
+    if token in VALID_ECDH_JWES:
+        assert kid == "enc"
 
 
 # -- JWE: under a symmetric JWK that an earlier decryption revealed (sgID) -----------------------------------

@@ -54,7 +54,6 @@ from tests.unit.fuzzing import (
     ecdh_jwe,
     hostile_jwts,
     json_bodies,
-    json_scalars,
     json_texts,
     json_values,
     mostly,
@@ -64,6 +63,7 @@ from tests.unit.fuzzing import (
     objects_like,
     oct_jwe,
     only_gateway_errors,
+    persons,
     rsa_jwe,
     sign_compact,
     texts,
@@ -426,41 +426,6 @@ def test_dpop_nonce_handling_retries_at_most_once_and_fails_only_with_a_code(par
             jwt.decode(sent[1]["headers"]["DPoP"], options={"verify_signature": False})["nonce"]
             == par[0].headers["DPoP-Nonce"]
         )
-
-
-myinfo_leaves = (
-    st.fixed_dictionaries(
-        {"value": json_scalars},
-        optional={
-            "classification": st.just("C"),
-            "source": st.just("1"),
-            "unavailable": st.booleans() | json_scalars,
-            "lastupdated": texts,
-        },
-    )
-    | st.fixed_dictionaries({}, optional={"code": json_scalars, "desc": json_scalars})
-    | st.fixed_dictionaries(
-        {"nbr": st.just({"value": "97399245"}) | json_scalars},
-        optional={
-            "prefix": st.just({"value": "+"}) | json_scalars,
-            "areacode": st.just({"value": "65"}) | json_scalars,
-        },
-    )
-    | json_scalars
-)
-myinfo_attributes = st.recursive(
-    myinfo_leaves,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(texts, children, max_size=3)
-        | st.fixed_dictionaries({"value": children})
-        | st.fixed_dictionaries({"nbr": children, "prefix": children})
-    ),
-    max_leaves=10,
-)
-persons = st.dictionaries(
-    st.sampled_from(["name", "mobileno", "regadd", "vehicles"]) | texts, myinfo_attributes, max_size=5
-)
 
 
 def nested_phone(depth: int) -> dict[str, Any]:
