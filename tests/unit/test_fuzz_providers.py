@@ -195,7 +195,7 @@ def sgid_answering(fields: dict[str, bytes]) -> dict[tuple[str, str], HttpRespon
     }
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(routes=sgid_routes(SGID_NONCE), code=st.just("code-1") | texts)
 @example(routes=sgid_answering({"myinfo.name": b"\xffTAN"}), code="code-1")  # raised UnicodeDecodeError
 @example(  # a refusal with a body nested past the parser's limit raised RecursionError (oauth.oauth_error)
@@ -292,7 +292,7 @@ def oidc_routes(nonce: str) -> st.SearchStrategy[dict[tuple[str, str], HttpRespo
     )
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(
     routes=oidc_routes(NONCE),
     params=mostly(st.just({"iss": ISSUER}), st.fixed_dictionaries({}, optional={"iss": texts})),
@@ -320,7 +320,7 @@ def test_oidc_complete_only_ever_fails_with_a_login_code(
         assert_identity(result)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(discovery=answers(discovery_documents), fallback=answers(st.just({"request_uri": "urn:x"})))
 @example(
     discovery=HttpResponse(200, {}, dumps({**DISCOVERY, "token_endpoint": "https://["})),
@@ -407,7 +407,7 @@ dpop_answers = st.builds(
 """Answers of a DPoP-protected endpoint: asking for a nonce (properly or not), refusing, or answering."""
 
 
-@settings(FUZZ, max_examples=120)
+@settings(FUZZ, max_examples=100)
 @given(par=st.lists(dpop_answers, min_size=2, max_size=2))
 # raised RecursionError in oauth.oauth_error, reading whether the server asks for a nonce:
 @example(par=[HttpResponse(400, {"DPoP-Nonce": "n-1"}, b"[" * 5_000), HttpResponse(201, {}, b"{}")])
@@ -482,7 +482,7 @@ def fapi_answering(access_token: str) -> dict[tuple[str, str], HttpResponse]:
     }
 
 
-@settings(FUZZ, max_examples=100)
+@settings(FUZZ, max_examples=80)
 @given(routes=fapi_routes(NONCE))
 @example(routes=fapi_answering("é"))  # raised UnicodeEncodeError making the userinfo DPoP proof's ath
 def test_fapi_complete_only_ever_fails_with_a_login_code(routes: dict[tuple[str, str], HttpResponse]) -> None:
@@ -612,7 +612,7 @@ def test_complete_login_with_any_parameters_and_cookie_fails_with_a_callback_cod
         assert provider not in ("sgid", "oidc")
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=100)
 @given(data=st.data())
 def test_the_callback_handler_always_answers_a_clean_redirect(data: st.DataObject) -> None:
     clock = [float(NOW)]
