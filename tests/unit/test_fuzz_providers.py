@@ -1,6 +1,7 @@
 """Property-based fuzzing of what providers answer and what browsers send: token responses, userinfo bodies,
 discovery documents, JWKS and DPoP nonces (sgID, OIDC, Singpass FAPI over a fake upstream), MyInfo person data,
-and the callback handler with random query strings, cookies and headers.
+a login's start with any return_to and session cookie, and the callback handler with random query strings,
+cookies and headers.
 
 The properties: a provider call either succeeds or raises a GatewayError with a stable login code, and the
 callback handler always answers a clean response (a 302 to the frontend, with ``?error=<code>`` when the login
@@ -34,6 +35,7 @@ from singpass_gateway.providers import singpass as singpass_module
 from singpass_gateway.providers.oidc import OidcProvider
 from singpass_gateway.providers.sgid import SgidProvider, parse_value
 from singpass_gateway.settings import ProviderSettings, load_settings
+from singpass_gateway.store import Session
 from singpass_gateway.web import LOGIN_COOKIE, SESSION_COOKIE
 
 from tests.unit.fakes import MemoryStore
@@ -610,6 +612,36 @@ def test_complete_login_with_any_parameters_and_cookie_fails_with_a_callback_cod
         assert failure.value.location.startswith(FRONTEND + "/?")
     else:
         assert provider not in ("sgid", "oidc")
+
+
+@settings(FUZZ, max_examples=80)
+@given(
+    provider=st.sampled_from(["sgid", "oidc"]) | texts,
+    return_to=st.none() | st.sampled_from(["/", "/back?x=1#f", "//evil.example", "https://evil.example/"]) | texts,
+    held_session=st.none() | st.just("s-1") | texts,
+)
+@example(provider="sgid", return_to="/", held_session="\ud800")  # the session cookie, now read at login
+@example(provider="oidc", return_to="/", held_session="s-1")
+def test_begin_login_with_any_return_to_and_session_cookie_redirects_or_refuses(
+    provider: str, return_to: str | None, held_session: str | None
+) -> None:
+    store = MemoryStore()
+    store.put_session("s-1", Session("sgid", "u=1", {}, expires_at=NOW + 600, seen_at=NOW))
+    discovery = HttpResponse(200, {}, dumps(DISCOVERY))
+    http = routed({("GET", f"{ISSUER}/.well-known/openid-configuration"): discovery})
+    providers = {"sgid": sgid_provider(http), "oidc": oidc_provider(http)}
+    gateway = Gateway(SETTINGS, store, providers, clock=lambda: float(NOW))  # type: ignore[arg-type]
+    login = only_gateway_errors(
+        lambda: gateway.begin_login(provider, return_to, "https://id.example", held_session),
+        {"unknown_provider", "invalid_return_to"},
+    )
+    if isinstance(login, GatewayError):  # refused before anything is asked, stored or ended
+        assert store.sessions
+        assert store.transactions == {}
+        return
+    assert urlsplit(login.location).scheme == "https"
+    assert len(store.transactions) == 1
+    assert bool(store.sessions) == (held_session != "s-1")  # the held session ends as the login starts
 
 
 @settings(FUZZ, max_examples=100)
