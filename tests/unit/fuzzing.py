@@ -12,11 +12,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from joserfc import jwe
@@ -25,7 +24,8 @@ from singpass_gateway.errors import GatewayError
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.keys.pem import PemKey
 
-from tests.unit.fakes import FakeHttp
+from tests.unit.fakes import FakeHttp, FakeSecrets, FakeToolkit, pem
+from tests.unit.upstream import KEYS, NOW, b64url, public_jwk
 
 T = TypeVar("T")
 
@@ -39,64 +39,40 @@ FUZZ = settings(
 )
 """Deterministic (derandomized, no example database written into the repo), no deadline: CI cannot flake."""
 
-NOW = 1_800_000_000
+# -- keys: the hostile-provider harness's, made once per test session ----------------------------------------
 
-# -- keys, made once per test session (module import) --------------------------------------------------------
-
-PROVIDER_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PROVIDER_RSA = KEYS.provider_rsa
 """The provider's RSA signing key, published in the JWKS as ``k1``."""
 PROVIDER_EC = ec.generate_private_key(ec.SECP256R1())
 """The provider's P-256 signing key, published in the JWKS as ``e1``."""
-STRANGER_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+STRANGER_RSA = KEYS.foreign_rsa
 """A valid-looking key outside the provider's JWKS."""
-CLIENT_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-"""The gateway's RSA decryption key (sgID)."""
-CLIENT_EC = ec.generate_private_key(ec.SECP256R1())
-"""The gateway's P-256 decryption key (ECDH-ES, Singpass FAPI)."""
-CLIENT_SIGNING_EC = ec.generate_private_key(ec.SECP256R1())
-"""The gateway's P-256 key for ``private_key_jwt`` assertions (Singpass FAPI)."""
+CLIENT_RSA = KEYS.client_rsa
+"""The gateway's RSA decryption key (sgID, MyInfo v3)."""
+CLIENT_EC = KEYS.client_ec_decryption
+"""The gateway's P-256 decryption key (ECDH-ES: Singpass FAPI, MyInfo v4)."""
+CLIENT_SIGNING_EC = KEYS.client_ec_signing
+"""The gateway's P-256 key for ``private_key_jwt`` assertions (Singpass FAPI, MyInfo v4)."""
 CLIENT_RSA_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-rsa"
 CLIENT_EC_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-ec"
 CLIENT_SIGNING_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-signing"
 CLIENT_SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-secret"
+SECRETS = {
+    CLIENT_RSA_ARN: pem(CLIENT_RSA),
+    CLIENT_EC_ARN: pem(CLIENT_EC),
+    CLIENT_SIGNING_ARN: pem(CLIENT_SIGNING_EC),
+    CLIENT_SECRET_ARN: "s3cret",
+}
+"""Secrets Manager's contents: the client keys' PEMs (so the real PEM key backend decrypts and signs) and the
+client secret."""
+CLIENT_RSA_KEY = PemKey(CLIENT_RSA_ARN, FakeSecrets(SECRETS))  # type: ignore[arg-type]
+CLIENT_EC_KEY = PemKey(CLIENT_EC_ARN, FakeSecrets(SECRETS))  # type: ignore[arg-type]
+PROVIDER_JWKS = {"keys": [public_jwk(PROVIDER_RSA, "k1"), public_jwk(PROVIDER_EC, "e1")]}
 
 
-def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-class PemSecrets:
-    """A secret cache holding the client keys' PEMs (so the real PEM key backend decrypts and signs) and the
-    client secret."""
-
-    values: ClassVar[dict[str, str]] = {
-        CLIENT_RSA_ARN: _pem(CLIENT_RSA),
-        CLIENT_EC_ARN: _pem(CLIENT_EC),
-        CLIENT_SIGNING_ARN: _pem(CLIENT_SIGNING_EC),
-        CLIENT_SECRET_ARN: "s3cret",
-    }
-
-    def get(self, secret_id: str) -> str:
-        return self.values[secret_id]
-
-
-CLIENT_RSA_KEY = PemKey(CLIENT_RSA_ARN, PemSecrets())  # type: ignore[arg-type]
-CLIENT_EC_KEY = PemKey(CLIENT_EC_ARN, PemSecrets())  # type: ignore[arg-type]
-
-
-def rsa_jwk(key: rsa.RSAPrivateKey, kid: str | None = "k1") -> dict[str, Any]:
-    jwk: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    return {**jwk, "kid": kid} if kid else jwk
-
-
-def ec_jwk(key: ec.EllipticCurvePrivateKey, kid: str | None = "e1") -> dict[str, Any]:
-    jwk: dict[str, Any] = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    return {**jwk, "kid": kid} if kid else jwk
-
-
-PROVIDER_JWKS = {"keys": [rsa_jwk(PROVIDER_RSA), ec_jwk(PROVIDER_EC)]}
+def fuzz_toolkit(http: FakeHttp) -> FakeToolkit:
+    """The providers' toolkit over a fake upstream, with the real PEM key backend for the client's keys."""
+    return FakeToolkit(http, SECRETS)
 
 
 # -- the property --------------------------------------------------------------------------------------------
@@ -134,10 +110,6 @@ class AnsweringHttp(FakeHttp):
 # -- encodings -----------------------------------------------------------------------------------------------
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def unb64(segment: str) -> bytes | None:
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
@@ -149,9 +121,9 @@ def sign_compact(header: bytes, payload: bytes, alg: str = "RS256") -> str:
     """A compact JWS over arbitrary header and payload bytes, really signed with the provider's key for ``alg``
     (so hostile content reaches the checks after the signature)."""
     key = PROVIDER_EC if alg.startswith("ES") else PROVIDER_RSA
-    signing_input = f"{b64(header)}.{b64(payload)}"
+    signing_input = f"{b64url(header)}.{b64url(payload)}"
     signature = jwt.algorithms.get_default_algorithms()[alg].sign(signing_input.encode(), key)
-    return f"{signing_input}.{b64(signature)}"
+    return f"{signing_input}.{b64url(signature)}"
 
 
 def dumps(value: object) -> bytes:
@@ -280,7 +252,7 @@ HEADER_NAMES = [
 header_values = (
     st.sampled_from(ALGS + ENCS + ["JWT", "dpop+jwt", "https://evil.example/jwks.json", "k1", "e1"])
     | st.lists(st.sampled_from(HEADER_NAMES) | texts, max_size=3)  # crit
-    | st.just(rsa_jwk(STRANGER_RSA))  # an embedded jwk that must never be trusted
+    | st.just(public_jwk(STRANGER_RSA))  # an embedded jwk that must never be trusted
     | st.integers(min_value=-(2**64), max_value=2**64)
     | json_values
 )
@@ -289,11 +261,11 @@ header_members = st.dictionaries(st.sampled_from(HEADER_NAMES) | texts, header_v
 
 def _segment_garbage() -> st.SearchStrategy[str]:
     return (
-        st.binary(max_size=80).map(b64)
+        st.binary(max_size=80).map(b64url)
         | st.text(alphabet="ABCDEFabcdef0123456789-_+/=. \n%", max_size=60)
         | texts
-        | non_utf8.map(b64)
-        | json_texts.map(lambda text: b64(text.encode("utf-8", "surrogatepass")))
+        | non_utf8.map(b64url)
+        | json_texts.map(lambda text: b64url(text.encode("utf-8", "surrogatepass")))
     )
 
 
@@ -316,7 +288,7 @@ def mutated(draw: st.DrawFn, token: str, donors: tuple[str, ...] = ()) -> str:
                 position = draw(st.integers(0, len(data) - 1))
                 flipped = bytearray(data)
                 flipped[position] ^= 1 << draw(st.integers(0, 7))
-                parts[index] = b64(bytes(flipped))
+                parts[index] = b64url(bytes(flipped))
         elif kind == "char" and token:
             position = draw(st.integers(0, len(token) - 1))
             token = token[:position] + draw(st.characters() | AWKWARD_STRINGS) + token[position + 1 :]
@@ -345,9 +317,9 @@ def mutated(draw: st.DrawFn, token: str, donors: tuple[str, ...] = ()) -> str:
                 header = {}
             header = header if isinstance(header, dict) else {}
             header.update(draw(header_members))
-            parts[0] = b64(dumps(header))
+            parts[0] = b64url(dumps(header))
         elif kind == "json":  # a header or payload that is not a JSON object, or not JSON at all
-            parts[index] = draw(json_bodies.map(b64))
+            parts[index] = draw(json_bodies.map(b64url))
         elif kind == "huge":
             parts[index] = "A" * draw(st.sampled_from([16 * 1024, 64 * 1024 + 1]))
         elif kind == "donor" and donors:  # swapped headers: another token's header on this one's body
@@ -371,7 +343,7 @@ def under_hostile_headers(token: str) -> st.SearchStrategy[str]:
     object at all (random bytes, nested past the parser's limit)."""
     rest = token.split(".", 1)[1]
     headers = header_members.map(dumps) | json_bodies | deep_json.map(str.encode)
-    return headers.map(lambda header: f"{b64(header)}.{rest}")
+    return headers.map(lambda header: f"{b64url(header)}.{rest}")
 
 
 # -- valid tokens to mutate ----------------------------------------------------------------------------------
@@ -404,12 +376,12 @@ def epk_headers(draw: st.DrawFn) -> str:
     off_curve = {
         "kty": "EC",
         "crv": "P-256",
-        "x": b64(draw(st.binary(min_size=32, max_size=32))),
-        "y": b64(draw(st.binary(min_size=32, max_size=32))),
+        "x": b64url(draw(st.binary(min_size=32, max_size=32))),
+        "y": b64url(draw(st.binary(min_size=32, max_size=32))),
     }
-    okp = {"kty": "OKP", "crv": draw(st.sampled_from(["X25519", "X448", "Ed25519"])), "x": b64(bytes(32))}
+    okp = {"kty": "OKP", "crv": draw(st.sampled_from(["X25519", "X448", "Ed25519"])), "x": b64url(bytes(32))}
     epk = draw(
-        st.sampled_from([valid, p384, off_curve, okp, {**valid, "d": b64(bytes(32))}, {**valid, "kty": "RSA"}])
+        st.sampled_from([valid, p384, off_curve, okp, {**valid, "d": b64url(bytes(32))}, {**valid, "kty": "RSA"}])
         | objects_like(valid)
     )
     header = {
@@ -417,8 +389,8 @@ def epk_headers(draw: st.DrawFn) -> str:
         "enc": draw(st.sampled_from(["A256GCM", "A128CBC-HS256"])),
         "epk": epk,
     }
-    rest = [b64(draw(st.binary(min_size=0, max_size=48))) for _ in range(4)]
-    return ".".join([b64(dumps(header)), *rest])
+    rest = [b64url(draw(st.binary(min_size=0, max_size=48))) for _ in range(4)]
+    return ".".join([b64url(dumps(header)), *rest])
 
 
 # -- signed tokens with hostile headers and claims -----------------------------------------------------------
@@ -515,18 +487,3 @@ url_values = (
     | json_values
 )
 """Values for URL members of a discovery document, most of them unusable."""
-
-
-# -- a toolkit for providers over fakes ----------------------------------------------------------------------
-
-
-class FuzzToolkit:
-    """The providers' toolkit over a fake upstream, with the real PEM key backend for the client's keys."""
-
-    def __init__(self, http: FakeHttp) -> None:
-        from singpass_gateway.jose import JwksCache
-
-        self.http, self.secrets, self.jwks = http, PemSecrets(), JwksCache(http)  # type: ignore[arg-type]
-
-    def key(self, reference: str) -> PemKey:
-        return PemKey(reference, self.secrets)  # type: ignore[arg-type]

@@ -34,16 +34,13 @@ from tests.unit.fuzzing import (
     CLIENT_EC_KEY,
     CLIENT_RSA_KEY,
     FUZZ,
-    NOW,
     PROVIDER_EC,
     PROVIDER_JWKS,
     PROVIDER_RSA,
     STRANGER_RSA,
     AnsweringHttp,
-    b64,
     deeply_nested,
     dumps,
-    ec_jwk,
     ecdh_jwe,
     epk_headers,
     header_members,
@@ -57,11 +54,11 @@ from tests.unit.fuzzing import (
     only_gateway_errors,
     random_tokens,
     rsa_jwe,
-    rsa_jwk,
     sign_compact,
     signed_jwts,
     under_hostile_headers,
 )
+from tests.unit.upstream import NOW, b64url, public_jwk
 
 JWKS_URL = "https://idp.example/jwks"
 POLICY = IdTokenPolicy(
@@ -69,7 +66,7 @@ POLICY = IdTokenPolicy(
 )
 NONCE = "n-0S6_WzA2Mj"
 ACCESS_TOKEN = "at-1"
-AT_HASH = b64(hashlib.sha256(ACCESS_TOKEN.encode()).digest()[:16])  # OIDC Core 3.1.3.6, for RS/PS/ES256
+AT_HASH = b64url(hashlib.sha256(ACCESS_TOKEN.encode()).digest()[:16])  # OIDC Core 3.1.3.6, for RS/PS/ES256
 TOKEN_CODES = {"invalid_token"}
 JWKS_CODES = {"invalid_token", "provider_unavailable"}
 
@@ -156,16 +153,16 @@ def test_signed_jwt_verification_only_ever_fails_as_invalid_token(token: str) ->
 # -- JWKS parsing and caching --------------------------------------------------------------------------------
 
 jwk_entries = (
-    objects_like(rsa_jwk(PROVIDER_RSA))
-    | objects_like(ec_jwk(PROVIDER_EC))
-    | objects_like({"kty": "oct", "k": b64(b"0" * 32), "kid": "k1"})
-    | objects_like({"kty": "OKP", "crv": "Ed25519", "x": b64(bytes(32)), "kid": "k1"})
+    objects_like(public_jwk(PROVIDER_RSA))
+    | objects_like(public_jwk(PROVIDER_EC, "e1"))
+    | objects_like({"kty": "oct", "k": b64url(b"0" * 32), "kid": "k1"})
+    | objects_like({"kty": "OKP", "crv": "Ed25519", "x": b64url(bytes(32)), "kid": "k1"})
     | st.builds(  # odd moduli of random size: loadable RSA keys that are nonsense (tiny, huge, composite)
         lambda n, e: {
             "kty": "RSA",
             "kid": "k1",
-            "n": b64(n.to_bytes((n.bit_length() + 7) // 8, "big")),
-            "e": b64(e.to_bytes((e.bit_length() + 7) // 8, "big")),
+            "n": b64url(n.to_bytes((n.bit_length() + 7) // 8, "big")),
+            "e": b64url(e.to_bytes((e.bit_length() + 7) // 8, "big")),
         },
         st.integers(2**16, 2**4096).map(lambda n: n | 1),
         st.sampled_from([3, 65537, 2**31 - 1]),
@@ -214,7 +211,7 @@ def test_the_jwks_is_fetched_at_most_once_per_cooldown_whatever_tokens_arrive(
 
     def answer(**_: Any) -> Any:
         fetched_at.append(clock[0])
-        return json_response({"keys": [rsa_jwk(STRANGER_RSA), ec_jwk(PROVIDER_EC, kid=None)]})
+        return json_response({"keys": [public_jwk(STRANGER_RSA), public_jwk(PROVIDER_EC, None)]})
 
     http.on("GET", JWKS_URL, answer)
     cache = JwksCache(http, max_age_seconds=3600, refetch_cooldown_seconds=10, clock=lambda: clock[0])  # type: ignore[arg-type]
@@ -231,7 +228,7 @@ def test_the_jwks_is_fetched_at_most_once_per_cooldown_whatever_tokens_arrive(
 
 plaintexts = st.binary(max_size=64) | json_texts.map(lambda text: text.encode("utf-8", "surrogatepass"))
 VALID_RSA_JWES = tuple(
-    rsa_jwe(b'{"kty":"oct","k":"' + b64(b"k" * 32).encode() + b'"}', alg, enc)
+    rsa_jwe(b'{"kty":"oct","k":"' + b64url(b"k" * 32).encode() + b'"}', alg, enc)
     for alg, enc in (("RSA-OAEP", "A128CBC-HS256"), ("RSA-OAEP-256", "A256GCM"), ("RSA-OAEP", "A128GCM"))
 )
 rsa_jwe_inputs = (
@@ -244,7 +241,7 @@ rsa_jwe_inputs = (
     | st.sampled_from(VALID_RSA_JWES).flatmap(lambda token: mutated(token, VALID_RSA_JWES))
     | random_tokens(5)
     | st.builds(
-        lambda header, rest: ".".join([b64(dumps(header)), *rest.split(".", 3)[:4]]),
+        lambda header, rest: ".".join([b64url(dumps(header)), *rest.split(".", 3)[:4]]),
         header_members,
         st.sampled_from(VALID_RSA_JWES).map(lambda token: token.split(".", 1)[1]),
     )
@@ -253,7 +250,7 @@ rsa_jwe_inputs = (
 
 @settings(FUZZ, max_examples=120)
 @given(token=rsa_jwe_inputs)
-@example(token=".".join([b64(b'["alg","enc"]'), *VALID_RSA_JWES[0].split(".")[1:]]))
+@example(token=".".join([b64url(b'["alg","enc"]'), *VALID_RSA_JWES[0].split(".")[1:]]))
 def test_rsa_oaep_decryption_only_ever_fails_as_invalid_token(token: str) -> None:
     result = only_gateway_errors(
         lambda: decrypt_with_private_key(token, CLIENT_RSA_KEY, KEY_JWE_ALGORITHMS), TOKEN_CODES
@@ -294,7 +291,7 @@ def test_nested_jws_decryption_only_ever_fails_as_invalid_token(token: str) -> N
 @settings(FUZZ, max_examples=80)
 @given(token=ecdh_inputs | rsa_jwe_inputs | st.sampled_from(VALID_ECDH_JWES).flatmap(under_hostile_headers))
 @example(token=VALID_ECDH_JWES[0])
-@example(token=".".join([b64(deeply_nested(5_000, "array").encode()), *VALID_ECDH_JWES[0].split(".")[1:]]))
+@example(token=".".join([b64url(deeply_nested(5_000, "array").encode()), *VALID_ECDH_JWES[0].split(".")[1:]]))
 # ^ raised RecursionError (MyInfo v4 picks its decryption key by this kid before anything is decrypted)
 def test_a_jwe_key_id_is_read_or_the_token_refused_as_invalid(token: str) -> None:
     kid = only_gateway_errors(lambda: jwe_key_id(token), TOKEN_CODES)
@@ -305,7 +302,7 @@ def test_a_jwe_key_id_is_read_or_the_token_refused_as_invalid(token: str) -> Non
 
 # -- JWE: under a symmetric JWK that an earlier decryption revealed (sgID) -----------------------------------
 
-BLOCK_KEY = OctKey.import_key({"kty": "oct", "k": b64(b"b" * 32)})
+BLOCK_KEY = OctKey.import_key({"kty": "oct", "k": b64url(b"b" * 32)})
 BLOCK_JWK = BLOCK_KEY.as_dict(private=True)
 VALID_OCT_JWES = tuple(
     oct_jwe(b"TAN HENG HUAT", BLOCK_KEY, alg, enc)

@@ -8,16 +8,12 @@ valid must succeed (as must the plain tests at the end), so the mutations start 
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from joserfc.jwk import ECKey
@@ -34,15 +30,13 @@ from tests.unit.fuzzing import (
     CLIENT_SECRET_ARN,
     CLIENT_SIGNING_ARN,
     FUZZ,
-    NOW,
     PROVIDER_JWKS,
     PROVIDER_RSA,
     AnsweringHttp,
-    FuzzToolkit,
     answers,
-    b64,
     dumps,
     ecdh_jwe,
+    fuzz_toolkit,
     header_members,
     hostile_claim_values,
     hostile_jwts,
@@ -61,6 +55,7 @@ from tests.unit.fuzzing import (
     texts,
     under_hostile_headers,
 )
+from tests.unit.upstream import NOW, b64url, certificate
 
 STATUS_CODES = {
     "token_rejected",
@@ -245,24 +240,8 @@ def rs256(payload: object) -> str:
     return sign_compact(dumps({"alg": "RS256", "typ": "JWT"}), dumps(payload), "RS256")
 
 
-def certificate_pem() -> str:
-    """A self-signed certificate for the key that signs as MyInfo v3, as MyInfo publishes its own."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "myinfo.test")])
-    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(PROVIDER_RSA.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=365))
-        .sign(PROVIDER_RSA, hashes.SHA256())
-    )
-    return built.public_bytes(serialization.Encoding.PEM).decode()
-
-
-V3_CERTIFICATE = certificate_pem()
+V3_CERTIFICATE = certificate(PROVIDER_RSA)
+"""MyInfo v3's signing certificate, for the key that signs as MyInfo v3 here."""
 V3_TOKEN = rs256(V3_CLAIMS)
 V3_PERSON_JWS = rs256(V3_PERSON)
 
@@ -285,7 +264,7 @@ def v3_provider(http: AnsweringHttp, *, sandbox: bool = False) -> myinfo_v3.MyIn
     if sandbox:
         options = {**options, "environment": "sandbox", "myinfo_certificates": None}
     entry = ProviderSettings(id="myinfo-v3", type="myinfo-v3", name="MyInfo", options=options)
-    return myinfo_v3.create(entry, FuzzToolkit(http))  # type: ignore[arg-type]
+    return myinfo_v3.create(entry, fuzz_toolkit(http))  # type: ignore[arg-type]
 
 
 v3_access_tokens = hostile_jwts(V3_CLAIMS, ("RS256",), AWKWARD_STRINGS | hostile_claim_values) | json_values
@@ -313,7 +292,7 @@ def test_a_myinfo_v3_login_succeeds_or_fails_with_a_myinfo_code(data: st.DataObj
 
 
 unsigned_tokens = st.builds(
-    lambda header, claims: ".".join([b64(dumps(header)), b64(dumps(claims)), ""]),
+    lambda header, claims: ".".join([b64url(dumps(header)), b64url(dumps(claims)), ""]),
     st.just({"alg": "none"}) | header_members,
     objects_like(V3_CLAIMS, AWKWARD_STRINGS | hostile_claim_values),
 )
@@ -377,7 +356,7 @@ def v4_provider(http: AnsweringHttp) -> myinfo_v4.MyInfoV4Provider:
         "purpose_id": "fuzzing",
     }
     entry = ProviderSettings(id="myinfo-v4", type="myinfo-v4", name="MyInfo v4", options=options)
-    return myinfo_v4.create(entry, FuzzToolkit(http))  # type: ignore[arg-type]
+    return myinfo_v4.create(entry, fuzz_toolkit(http))  # type: ignore[arg-type]
 
 
 def v4_claims(thumbprint: str) -> dict[str, Any]:

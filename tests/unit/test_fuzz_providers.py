@@ -45,15 +45,13 @@ from tests.unit.fuzzing import (
     CLIENT_SECRET_ARN,
     CLIENT_SIGNING_ARN,
     FUZZ,
-    NOW,
     PROVIDER_JWKS,
     AnsweringHttp,
-    FuzzToolkit,
     answers,
-    b64,
     deep_json,
     dumps,
     ecdh_jwe,
+    fuzz_toolkit,
     hostile_jwts,
     json_bodies,
     json_texts,
@@ -71,6 +69,7 @@ from tests.unit.fuzzing import (
     texts,
     url_values,
 )
+from tests.unit.upstream import NOW, b64url
 
 LOGIN_CODES = {"invalid_token", "provider_unavailable", "token_rejected", "invalid_callback"}
 """What a provider's ``complete`` may fail with: never ``internal_error`` (a bug the flow had to swallow)."""
@@ -145,7 +144,7 @@ field_plaintexts = (
 def sgid_userinfo(draw: st.DrawFn) -> Any:
     """``{sub, key, data}``: a block key encrypted to the client's RSA key, fields encrypted under it; each part
     valid, broken, or replaced."""
-    block = OctKey.import_key({"kty": "oct", "k": b64(draw(st.binary(min_size=32, max_size=32)))})
+    block = OctKey.import_key({"kty": "oct", "k": b64url(draw(st.binary(min_size=32, max_size=32)))})
     block_json = dumps(block.as_dict(private=True))
     key_plaintext = draw(
         mostly(
@@ -180,12 +179,12 @@ def sgid_routes(nonce: str) -> st.SearchStrategy[dict[tuple[str, str], HttpRespo
 
 
 def sgid_provider(http: AnsweringHttp) -> SgidProvider:
-    return sgid_module.create(SGID_ENTRY, FuzzToolkit(http))  # type: ignore[arg-type]
+    return sgid_module.create(SGID_ENTRY, fuzz_toolkit(http))  # type: ignore[arg-type]
 
 
 def sgid_answering(fields: dict[str, bytes]) -> dict[tuple[str, str], HttpResponse]:
     """A valid sgID upstream whose userinfo carries ``fields`` (decrypted plaintexts)."""
-    block = OctKey.import_key({"kty": "oct", "k": b64(b"k" * 32)})
+    block = OctKey.import_key({"kty": "oct", "k": b64url(b"k" * 32)})
     data = {name: oct_jwe(plaintext, block) for name, plaintext in fields.items()}
     tokens = {"access_token": "at-1", "id_token": id_token(sgid_claims(SGID_NONCE)), "token_type": "Bearer"}
     return {
@@ -224,7 +223,7 @@ def test_sgid_field_values_always_parse(raw: str) -> None:
 
 ISSUER = "https://op.example"
 NONCE = "nonce-1"
-AT_HASH = b64(hashlib.sha256(b"at-1").digest()[:16])
+AT_HASH = b64url(hashlib.sha256(b"at-1").digest()[:16])
 DISCOVERY = {
     "issuer": ISSUER,
     "authorization_endpoint": f"{ISSUER}/auth",
@@ -246,7 +245,7 @@ discovery_documents = (
 def oidc_provider(http: AnsweringHttp, **options: Any) -> OidcProvider:
     base = {"issuer": ISSUER, "client_id": "client 1", "client_secret_arn": CLIENT_SECRET_ARN, "scopes": ["openid"]}
     entry = ProviderSettings(id="oidc", type="oidc", name="OIDC", options={**base, **options})
-    return oidc_module.create(entry, FuzzToolkit(http))  # type: ignore[arg-type]
+    return oidc_module.create(entry, fuzz_toolkit(http))  # type: ignore[arg-type]
 
 
 def oidc_claims(nonce: str) -> dict[str, Any]:
@@ -390,7 +389,7 @@ def fapi_provider(http: AnsweringHttp) -> OidcProvider:
         "decryption_key_arn": CLIENT_EC_ARN,
     }
     entry = ProviderSettings(id="singpass", type="singpass", name="Singpass", options=options)
-    return singpass_module.create(entry, FuzzToolkit(http))  # type: ignore[arg-type]
+    return singpass_module.create(entry, fuzz_toolkit(http))  # type: ignore[arg-type]
 
 
 dpop_answers = st.builds(
