@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from ..secrets import SecretCache
 
 OaepHash = Literal["SHA-1", "SHA-256"]
+"""RSA-OAEP's hash: SHA-1 for JOSE ``RSA-OAEP``, SHA-256 for ``RSA-OAEP-256``."""
 SigningAlgorithm = Literal["ES256", "RS256"]
 """JWS algorithms the gateway signs with (client assertions): ECDSA P-256 or RSASSA-PKCS1-v1_5, SHA-256."""
-"""RSA-OAEP's hash: SHA-1 for JOSE ``RSA-OAEP``, SHA-256 for ``RSA-OAEP-256``."""
 
 
 class KeyUnavailable(GatewayError):
