@@ -139,38 +139,27 @@ def test_a_fault_during_the_callback_ends_the_login_cleanly(
     assert stored_sessions(sandbox) == sessions
 
 
-def test_a_provider_refusing_connections_ends_the_login_cleanly(
-    sandbox: Sandbox, faults: SandboxFaults, faulty_log: Path
+@pytest.mark.parametrize(
+    ("service", "code", "consumed"),
+    [("sgid", PROVIDER_DOWN, True), ("dynamodb", UNAVAILABLE, False)],
+    ids=["provider", "dynamodb"],
+)
+def test_a_service_refusing_connections_ends_the_login_cleanly(
+    sandbox: Sandbox, faults: SandboxFaults, faulty_log: Path, service: str, code: str, consumed: bool
 ) -> None:
+    """``consumed``: the provider fails after the transaction is spent; DynamoDB fails while spending it."""
     browser = Browser(sandbox.url)
     callback_url = provider_redirect(browser.start_login().headers["Location"])
     sessions = stored_sessions(sandbox)
     log = LogCapture(faulty_log)
 
-    with faults.sgid.refusing_connections():
+    with getattr(faults, service).refusing_connections():
         failed = browser.get(callback_url)
 
-    assert failed.headers["Location"] == f"{sandbox.url}/?error={PROVIDER_DOWN}"
+    assert failed.headers["Location"] == f"{sandbox.url}/?error={code}"
     assert stored_sessions(sandbox) == sessions
-    log.assert_names_only(PROVIDER_DOWN, secrets={"state": query(callback_url)["state"]})
-    assert_login_is_over(sandbox, browser, callback_url, consumed=True)
-
-
-def test_dynamodb_refusing_connections_ends_the_login_cleanly(
-    sandbox: Sandbox, faults: SandboxFaults, faulty_log: Path
-) -> None:
-    browser = Browser(sandbox.url)
-    callback_url = provider_redirect(browser.start_login().headers["Location"])
-    sessions = stored_sessions(sandbox)
-    log = LogCapture(faulty_log)
-
-    with faults.dynamodb.refusing_connections():
-        failed = browser.get(callback_url)
-
-    assert failed.headers["Location"] == f"{sandbox.url}/?error={UNAVAILABLE}"
-    assert stored_sessions(sandbox) == sessions
-    log.assert_names_only(UNAVAILABLE, secrets={"state": query(callback_url)["state"]})
-    assert_login_is_over(sandbox, browser, callback_url, consumed=False)
+    log.assert_names_only(code, secrets={"state": query(callback_url)["state"]})
+    assert_login_is_over(sandbox, browser, callback_url, consumed=consumed)
 
 
 @pytest.mark.parametrize("operation", [TOKEN, USERINFO], ids=["token", "userinfo"])

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from moto import mock_aws
 from singpass_gateway import aws
 from singpass_gateway.errors import ConfigurationError
 from singpass_gateway.keys import DecryptionFailed, KeyUnavailable, load_key
 from singpass_gateway.secrets import SecretCache
-
-from infra.sandbox import kms_emulation
-
-
-@pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "ap-southeast-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-    }.items():
-        monkeypatch.setenv(name, value)
-    kms_emulation.install()
-    aws._client.cache_clear()
-    with mock_aws():
-        yield
-    aws._client.cache_clear()
 
 
 def oaep(hash_name: str) -> padding.OAEP:

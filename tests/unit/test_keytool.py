@@ -10,7 +10,6 @@ import json
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
-from moto import mock_aws
 from singpass_gateway import aws, keytool
 from singpass_gateway.keys import PrivateKey, load_key
 from singpass_gateway.providers import myinfo_v4, singpass
 from singpass_gateway.secrets import SecretCache
 from singpass_gateway.settings import ProviderSettings
 
-from infra.sandbox import kms_emulation
 from infra.sandbox.template import Resolver, functions, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,19 +61,9 @@ class Run:
 
 
 @pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "ap-southeast-1",
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-    }.items():
-        monkeypatch.setenv(name, value)
-    kms_emulation.install()
-    aws._client.cache_clear()
-    with mock_aws():
-        monkeypatch.setattr(boto3, "DEFAULT_SESSION", shared_session())
-        yield
-    aws._client.cache_clear()
+def moto(moto: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit suite's moto, with one boto3 session shared by these tests (see shared_session)."""
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", shared_session())
 
 
 @functools.cache
