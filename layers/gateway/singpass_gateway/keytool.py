@@ -82,14 +82,11 @@ KEY_ROLES: dict[tuple[str, str], KeyRole] = {
     ),
     ("singpass", "sig"): KeyRole(
         "ECC_NIST_P256", "SIGN_VERIFY", "signs Singpass client assertions (ES256)", "SingpassSigningKeyArn",
-        switch_caveat="Singpass may refuse assertions signed by the new key until it fetches the JWKS again ("
-        + _JWKS_CACHE_NOTE.format(provider="Singpass") + "); deploy at a quiet time.",
+        additional_parameter="SingpassAdditionalSigningKeyArns",
     ),
     ("singpass", "enc"): KeyRole(
         "ECC_NIST_P256", "KEY_AGREEMENT", "Singpass encrypts ID tokens and userinfo to it (ECDH-ES)",
-        "SingpassDecryptionKeyArn",
-        switch_caveat="Singpass encrypts to the key in its cached copy of the JWKS, so logins fail until it "
-        "fetches the JWKS again (" + _JWKS_CACHE_NOTE.format(provider="Singpass") + "); deploy at a quiet time.",
+        "SingpassDecryptionKeyArn", additional_parameter="SingpassAdditionalDecryptionKeyArns",
     ),
     ("myinfo-v3", "sig"): KeyRole(
         "RSA_2048", "SIGN_VERIFY", "signs MyInfo v3 PKI_SIGN headers (RS256)", "MyInfoV3SigningKeyArn",
