@@ -17,7 +17,7 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from . import web
 from .errors import (
@@ -52,8 +52,8 @@ class Route:
     """The typed errors it answers with a JSON ``{"error": code}`` (besides ``internal_error``, which all can)."""
     parameters: tuple[str, ...] = ()
     """Names in ``components.parameters``."""
-    session: str = "none"
-    """Whether it reads the session cookie: "none", "optional" or "required"."""
+    session: Literal["none", "optional", "required"] = "none"
+    """Whether it reads the session cookie."""
     data_route: bool = False
     """Served through :func:`singpass_gateway.web.serve_api`: Origin allow-list, X-CSRF, CORS preflight."""
     description: str = ""
