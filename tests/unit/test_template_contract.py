@@ -48,6 +48,7 @@ def test_each_route_of_the_contract_goes_to_its_function() -> None:
         "OPTIONS /api/providers": "SessionFunction",
         "GET /.well-known/jwks.json": "JwksFunction",
         "GET /.well-known/jwks/{provider}": "JwksFunction",
+        "GET /api/openapi.json": "OpenApiFunction",
     }
 
 
@@ -69,6 +70,7 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
 
 def test_functions_get_only_the_aws_actions_they_use() -> None:
     table, session_key = {PHYSICAL["Table"]["Arn"]}, {PHYSICAL["SessionKey"]["Arn"]}
+    assert "Policies" not in RESOURCES["OpenApiFunction"]["Properties"]  # a static document: no AWS access at all
     assert grants("LoginFunction", PARAMETERS) == {"dynamodb:PutItem": table, "dynamodb:DeleteItem": table}
     assert grants("SessionFunction", PARAMETERS) == {
         "dynamodb:GetItem": table,
