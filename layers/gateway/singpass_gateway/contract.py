@@ -79,7 +79,7 @@ def codes(errors: tuple[type[GatewayError], ...] | list[type[GatewayError]]) -> 
 # -- responses ------------------------------------------------------------------------------------------
 
 SECURITY_HEADER_SPECS = {name: {"$ref": f"#/components/headers/{name}"} for name in web.SECURITY_HEADERS}
-"""On every answer but the public documents (:data:`singpass_gateway.web.SECURITY_HEADERS`)."""
+"""On every answer (:data:`singpass_gateway.web.SECURITY_HEADERS`); the public documents replace Cache-Control."""
 
 
 def json_answer(description: str, schema: Json, headers: Mapping[str, Json] = SECURITY_HEADER_SPECS) -> Json:
@@ -89,7 +89,7 @@ def json_answer(description: str, schema: Json, headers: Mapping[str, Json] = SE
 def public_json(description: str, schema: Json) -> Json:
     """A document anyone may fetch and cache (:func:`singpass_gateway.web.public_json`)."""
     cache_control = {"required": True, "schema": {"type": "string", "pattern": r"^public, max-age=\d+$"}}
-    return json_answer(description, schema, {"Cache-Control": cache_control})
+    return json_answer(description, schema, {**SECURITY_HEADER_SPECS, "Cache-Control": cache_control})
 
 
 def set_cookie_header(description: str, *cookies: str) -> Json:

@@ -96,10 +96,15 @@ def json_response(status: int, body: object, cookies: Sequence[str] = ()) -> Res
 
 
 def public_json(body: object, max_age: int) -> Response:
-    """A JSON document anyone may fetch and cache (the client JWKS)."""
+    """A JSON document anyone may fetch and cache (the client JWKS, the OpenAPI document): the security headers
+    but a public ``Cache-Control``."""
     return {
         "statusCode": 200,
-        "headers": {"Cache-Control": f"public, max-age={max_age}", "Content-Type": "application/json"},
+        "headers": {
+            **SECURITY_HEADERS,
+            "Cache-Control": f"public, max-age={max_age}",
+            "Content-Type": "application/json",
+        },
         "body": json.dumps(body, separators=(",", ":")),
     }
 
