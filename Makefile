@@ -48,6 +48,11 @@ bench: install .bench/sdk-venv/.installed
 	.bench/sdk-venv/bin/pip install --quiet --disable-pip-version-check 'sgid-client==0.3.0'
 	touch $@
 
+# The README's picture of the demo's data card (docs/data-card.png); not part of `make test`, which writes nothing.
+.PHONY: screenshot
+screenshot: install
+	$(BIN)/python -m infra.sandbox.screenshot
+
 unit: install
 	$(BIN)/pytest tests/unit
 
