@@ -20,8 +20,10 @@ PHYSICAL = {name: {"Ref": f"ref-{name}", "Arn": f"arn:aws:kms:ap-southeast-1:1:k
 
 
 def grants(function: str, parameters: dict[str, str]) -> dict[str, set[str]]:
-    """Action -> resources the function may use them on, with the template's conditions applied."""
-    policies = Resolver(TEMPLATE, parameters, PHYSICAL).resolve(RESOURCES[function]["Properties"]["Policies"])
+    """Action -> resources the function may use them on, with the template's conditions applied, for a site hosted
+    elsewhere (FrontendUrl); tests/unit/infra/test_site_hosting.py covers what same-site hosting adds."""
+    resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **parameters}, PHYSICAL)
+    policies = resolver.resolve(RESOURCES[function]["Properties"]["Policies"])
     allowed: dict[str, set[str]] = {}
     for policy in policies:
         for statement in policy["Statement"]:

@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,7 +69,33 @@ class Settings:
 @functools.cache
 def settings() -> Settings:
     """The container's settings (parsed on first use, then reused by every invocation)."""
-    return load_settings(os.environ)
+    return load_settings(with_site_url(os.environ, _ssm_parameter))
+
+
+def with_site_url(environ: Mapping[str, str], read_parameter: Callable[[str], str]) -> Mapping[str, str]:
+    """The environment with the frontend and public URL read from ``GATEWAY_SITE_URL_PARAMETER``, if it is set.
+
+    A stack that serves the site through CloudFront on the distribution's own ``*.cloudfront.net`` name cannot put
+    that name in the functions' environment (the distribution depends on the API, which depends on the functions),
+    so template.yaml stores it in an SSM parameter and names the parameter: one read per container.
+    """
+    name = environ.get("GATEWAY_SITE_URL_PARAMETER", "").strip()
+    if not name:
+        return environ
+    site_url = read_parameter(name)
+    return {**environ, "GATEWAY_FRONTEND_URL": site_url, "GATEWAY_PUBLIC_URL": site_url}
+
+
+def _ssm_parameter(name: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import aws
+
+    try:
+        value: str = aws.ssm().get_parameter(Name=name)["Parameter"]["Value"]
+    except (BotoCoreError, ClientError) as error:
+        raise ConfigurationError(f"GATEWAY_SITE_URL_PARAMETER {name} cannot be read: {type(error).__name__}") from None
+    return value
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
