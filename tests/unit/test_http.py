@@ -64,20 +64,20 @@ def silent_server() -> Iterator[str]:
 
 def test_a_hung_provider_is_abandoned_at_the_timeout(silent_server: str) -> None:
     with pytest.raises(ProviderUnavailable, match="Timeout"):
-        HttpClient(timeout_seconds=1).post_form(silent_server, {"code": "c"})
+        HttpClient(timeout_seconds=1).post_form(silent_server, {"code": "c"}, call="token")
 
 
 def test_idempotent_gets_are_retried_but_a_token_post_is_not(upstream: str) -> None:
     client = HttpClient(timeout_seconds=5)
-    assert client.get(upstream + "/unavailable").status == 503
-    assert client.post_form(upstream + "/unavailable", {"code": "c"}).status == 503
+    assert client.get(upstream + "/unavailable", call="jwks").status == 503
+    assert client.post_form(upstream + "/unavailable", {"code": "c"}, call="token").status == 503
     assert Upstream.hits["GET/unavailable"] == 3
     assert Upstream.hits["POST/unavailable"] == 1
 
 
 def test_a_get_carrying_a_single_use_proof_is_sent_once(upstream: str) -> None:
     client = HttpClient(timeout_seconds=5)
-    assert client.get(upstream + "/unavailable-once", single_use=True).status == 503
+    assert client.get(upstream + "/unavailable-once", call="person", single_use=True).status == 503
     assert Upstream.hits["GET/unavailable-once"] == 1
 
 
@@ -91,19 +91,19 @@ def test_a_refused_connection_is_retried_for_a_plain_get_only(monkeypatch: pytes
 
     monkeypatch.setattr(client._session, "request", refuse)
     with pytest.raises(ProviderUnavailable, match="ConnectionError"):
-        client.get("http://127.0.0.1:9/jwks")
+        client.get("http://127.0.0.1:9/jwks", call="jwks")
     with pytest.raises(ProviderUnavailable, match="ConnectionError"):
-        client.get("http://127.0.0.1:9/person", single_use=True)
+        client.get("http://127.0.0.1:9/person", call="person", single_use=True)
     assert calls == ["GET", "GET", "GET", "GET"]
 
 
 def test_oversized_bodies_are_refused(upstream: str) -> None:
     with pytest.raises(ProviderUnavailable, match="over"):
-        HttpClient(timeout_seconds=5).get(upstream + "/huge")
+        HttpClient(timeout_seconds=5).get(upstream + "/huge", call="userinfo")
 
 
 def test_a_non_json_body_is_a_provider_failure(upstream: str) -> None:
-    response = HttpClient(timeout_seconds=5).get(upstream + "/ok")
+    response = HttpClient(timeout_seconds=5).get(upstream + "/ok", call="discovery")
     assert response.json() == {}
     with pytest.raises(ProviderUnavailable):
         type(response)(200, {}, b"<html>").json()
