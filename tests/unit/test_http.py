@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -12,6 +13,9 @@ import pytest
 import requests
 from singpass_gateway.errors import ProviderUnavailable
 from singpass_gateway.http import MAX_BODY_BYTES, HttpClient
+from singpass_gateway.observability import calls_for
+
+from tests.unit.test_metrics import documents, published
 
 
 class Upstream(BaseHTTPRequestHandler):
@@ -115,3 +119,49 @@ def test_the_environment_is_read_for_proxies_once_not_per_request(monkeypatch: p
     assert HttpClient(timeout_seconds=5)._session.trust_env is False
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert HttpClient(timeout_seconds=5)._session.trust_env is True  # a configured proxy keeps working
+
+
+def test_each_answer_is_timed_and_server_errors_and_lost_calls_count_as_failures(
+    upstream: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = HttpClient(timeout_seconds=5)
+    capsys.readouterr()
+    with calls_for("sgid"):
+        client.get(upstream + "/ok", call="jwks")
+        client.post_form(upstream + "/unavailable", {"code": "c"}, call="token")
+        with pytest.raises(ProviderUnavailable):
+            client.get(upstream + "/huge", call="userinfo")
+    client.get(upstream + "/ok", call="discovery")  # outside a flow: no provider to name
+    monkeypatch.setattr(client._session, "request", refuse)
+    with calls_for("oidc"), pytest.raises(ProviderUnavailable):
+        client.post_form("http://127.0.0.1:9/token", {"code": "c"}, call="token")
+
+    values = published(capsys.readouterr().out)
+    assert [(name, dims["provider"], dims["call"]) for name, dims, _ in values] == [
+        ("UpstreamLatency", "sgid", "jwks"),
+        ("UpstreamLatency", "sgid", "token"),
+        ("UpstreamFailure", "sgid", "token"),  # a 503
+        ("UpstreamFailure", "sgid", "userinfo"),  # a body over the cap
+        ("UpstreamLatency", "unknown", "discovery"),
+        ("UpstreamFailure", "oidc", "token"),  # never reached
+    ]
+    assert all(value == 1 for name, _, value in values if name == "UpstreamFailure")
+
+
+def test_latency_is_published_in_milliseconds(
+    upstream: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = HttpClient(timeout_seconds=5)
+    ticks = iter([100.0, 100.25])
+    monkeypatch.setattr(time, "perf_counter", lambda: next(ticks))
+    capsys.readouterr()
+
+    client.get(upstream + "/ok", call="jwks")
+
+    [document] = documents(capsys.readouterr().out)
+    assert document["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "UpstreamLatency", "Unit": "Milliseconds"}]
+    assert document["UpstreamLatency"] == [250.0]
+
+
+def refuse(method: str, url: str, **_: object) -> None:
+    raise requests.ConnectionError("refused")
