@@ -49,11 +49,18 @@ def test_public_url_decides_the_redirect_uri() -> None:
         ({"GATEWAY_PROVIDERS": json.dumps([SGID, SGID])}, "duplicate"),
         ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "id": "SgID"}])}, "lowercase slug"),
         ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "name": ""}])}, "'name' is required"),
+        ({"GATEWAY_TRACING": "yes"}, "GATEWAY_TRACING must be true or false"),
     ],
 )
 def test_invalid_settings_are_refused_with_a_clear_message(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         load_settings(environ(**overrides))
+
+
+def test_tracing_is_off_unless_switched_on() -> None:
+    assert load_settings(environ()).tracing is False
+    assert load_settings(environ(GATEWAY_TRACING="false")).tracing is False
+    assert load_settings(environ(GATEWAY_TRACING="true")).tracing is True
 
 
 def test_http_is_allowed_for_localhost_only() -> None:

@@ -62,6 +62,7 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("singpass_gateway.flows.gateway", lambda: None)
         patch.setattr("singpass_gateway.settings.settings", lambda: None)
+        patch.setattr("singpass_gateway.observability.traced", lambda handler: handler)
         spec.loader.exec_module(module)
     events = RESOURCES["SessionFunction"]["Properties"]["Events"].values()
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events}

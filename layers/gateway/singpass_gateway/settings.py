@@ -55,6 +55,8 @@ class Settings:
     allowed_origins: frozenset[str] = frozenset()
     """Browser origins that may call the data routes with credentials (CORS): the frontend's own origin plus
     ``GATEWAY_ALLOWED_ORIGINS``. Requests from any other origin are refused."""
+    tracing: bool = False
+    """X-Ray traces of handlers and their provider and AWS calls; off, the X-Ray SDK is never imported."""
 
     def origin_allowed(self, origin: str, request_origin: str) -> bool:
         """Whether a request's ``Origin`` header names a site allowed to use the API: a configured frontend
@@ -118,6 +120,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         refresh_after_seconds=_int(environ, "GATEWAY_REFRESH_AFTER_SECONDS", 0, minimum=0),
         providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS")),
         allowed_origins=frozenset({origin_of(frontend_url), *_origins(environ, "GATEWAY_ALLOWED_ORIGINS")}),
+        tracing=_flag(environ, "GATEWAY_TRACING"),
     )
 
 
@@ -171,6 +174,14 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    """``true`` or ``false`` (the default when unset); anything else is a mistake worth refusing at start-up."""
+    raw = environ.get(name, "").strip().lower()
+    if raw not in ("", "true", "false"):
+        raise ConfigurationError(f"{name} must be true or false")
+    return raw == "true"
 
 
 def _origins(environ: Mapping[str, str], name: str) -> list[str]:
