@@ -35,8 +35,8 @@ dev: install
 	@echo "[4/4] Starting the sandbox ..."
 	@$(BIN)/python -m infra.sandbox --port $(PORT)
 
-# The browser tests need Chromium too.
-test e2e: BROWSER := --browser
+# The browser tests and the screenshot need Chromium too.
+test e2e screenshot: BROWSER := --browser
 
 test: install lint typecheck template
 	$(BIN)/pytest
@@ -50,6 +50,11 @@ bench: install .bench/sdk-venv/.installed
 	$(PYTHON) -m venv .bench/sdk-venv
 	.bench/sdk-venv/bin/pip install --quiet --disable-pip-version-check 'sgid-client==0.3.0'
 	touch $@
+
+# The README's picture of the demo's data card (docs/data-card.png); not part of `make test`, which writes nothing.
+.PHONY: screenshot
+screenshot: install
+	$(BIN)/python -m infra.sandbox.screenshot
 
 unit: install
 	$(BIN)/pytest tests/unit

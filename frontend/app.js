@@ -1,72 +1,231 @@
-// Page logic for the singpass-gateway demo.
-// Everything is rendered with DOM nodes and textContent: no value received
-// from the server or the address bar is ever parsed as HTML.
+// The demo page: provider buttons, the logged-in person's data as a card, a message for every error, logout.
+// Everything is rendered with DOM nodes and textContent: nothing from the server or the address bar is ever
+// parsed as HTML.
 import * as gateway from "./gateway.js";
-
-const LOGIN_ERRORS = new Map([
-  ["access_denied", "The login was cancelled, or permission to share your details was not given."],
-  ["login_expired", "The login took too long and has expired. Please try again."],
-  ["invalid_state", "We could not match this login to your browser session. Please start the login again from this page."],
-  ["invalid_callback", "The response from the login provider was incomplete or invalid. Please try again."],
-  ["provider_error", "The login provider reported a problem. Please try again later."],
-  ["provider_unavailable", "The login provider could not be reached. Please try again in a few minutes."],
-  ["provider_maintenance", "The login provider is down for maintenance. Please try again later."],
-  ["no_myinfo_profile", "MyInfo has no profile for you yet. New Singpass accounts get one within a day."],
-  ["request_unauthorized", "The login provider did not accept this service's request. Please try again; if it keeps happening, contact us."],
-  ["request_forbidden", "This service is not set up to receive these details from the login provider. Please contact us."],
-  ["token_rejected", "The login provider did not accept the request to complete your login. Please try again."],
-  ["invalid_token", "We could not verify the identity returned by the login provider. Please try again."],
-  ["internal_error", "Something went wrong on our side. Please try again later."],
-]);
-const GENERIC_LOGIN_ERROR = "The login did not succeed. Please try again.";
-const MAX_CODE_LENGTH = 100;
-const MAX_DEPTH = 32;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   main: $("main"),
   error: $("error"),
   errorMessage: $("error-message"),
-  errorCodeLine: $("error-code-line"),
   errorCode: $("error-code"),
   loading: $("loading"),
   loadingText: $("loading-text"),
   login: $("login"),
   loginTitle: $("login-title"),
+  loggedOut: $("logged-out"),
   providers: $("providers"),
   noProviders: $("no-providers"),
   profile: $("profile"),
-  profileTitle: $("profile-title"),
+  profileName: $("profile-name"),
   provider: $("provider"),
+  nricRow: $("nric-row"),
+  nric: $("nric"),
+  nricProvenance: $("nric-provenance"),
+  reveal: $("reveal"),
+  details: $("details"),
+  detailsEmpty: $("details-empty"),
+  provenanceNote: $("provenance-note"),
+  providerId: $("provider-id"),
   sub: $("sub"),
-  person: $("person"),
-  personEmpty: $("person-empty"),
+  authentication: $("authentication"),
+  refresh: $("refresh"),
   logout: $("logout"),
   unavailable: $("unavailable"),
   unavailableTitle: $("unavailable-title"),
-  unavailableMessage: $("unavailable-message"),
   retry: $("retry"),
 };
 
-/** Providers from the last successful GET /api/providers. */
-let knownProviders = null;
-/** Incremented on every (re)load so that a stale response never overwrites a newer view. */
-let generation = 0;
+const MAX_SHOWN_CODE = 64;
+const MAX_DEPTH = 8;
 
-// ---------------------------------------------------------------------------
-// Small DOM helpers
+// ---------------------------------------------------------------------------------------------- person data
 
-function el(tag, className, text) {
+/** Attribute names as MyInfo, Singpass and OIDC send them (sgID's lose their `myinfo.` prefix first). */
+const NAME_KEYS = ["name", "aliasname", "hanyupinyinname"];
+const NRIC_KEYS = ["uinfin", "nric_number"];
+const ADDRESS_KEYS = new Set(["regadd", "registered_address", "address"]);
+const LABELS = new Map([
+  ["dob", "Date of birth"],
+  ["date_of_birth", "Date of birth"],
+  ["birthdate", "Date of birth"],
+  ["sex", "Sex"],
+  ["gender", "Gender"],
+  ["nationality", "Nationality"],
+  ["race", "Race"],
+  ["residentialstatus", "Residential status"],
+  ["residential_status", "Residential status"],
+  ["birthcountry", "Country of birth"],
+  ["birth_country", "Country of birth"],
+  ["email", "Email"],
+  ["email_verified", "Email verified"],
+  ["mobileno", "Mobile number"],
+  ["mobile_number", "Mobile number"],
+  ["phone_number", "Phone number"],
+  ["phone_number_verified", "Phone number verified"],
+  ["regadd", "Registered address"],
+  ["registered_address", "Registered address"],
+  ["address", "Address"],
+  ["marital", "Marital status"],
+  ["marital_status", "Marital status"],
+  ["hdbtype", "HDB flat type"],
+  ["hdb_type", "HDB flat type"],
+  ["housingtype", "Housing type"],
+  ["housing_type", "Housing type"],
+  ["cpfemployers", "CPF contributions by employer"],
+  ["passportnumber", "Passport number"],
+  ["passport_number", "Passport number"],
+  ["passportexpirydate", "Passport expiry"],
+  ["passport_expiry_date", "Passport expiry"],
+  ["occupation", "Occupation"],
+  ["employment", "Employer"],
+  ["name_of_employer", "Employer"],
+  ["aliasname", "Alias"],
+  ["hanyupinyinname", "Hanyu Pinyin name"],
+  ["marriedname", "Married name"],
+  ["given_name", "Given name"],
+  ["family_name", "Family name"],
+  ["preferred_username", "Username"],
+  ["updated_at", "Last updated"],
+  ["uuid", "Myinfo person id"],
+  ["month", "Month"],
+  ["employer", "Employer"],
+]);
+/** Shown first, in this order; everything else follows in the order the provider sent it. */
+const ORDER = [...LABELS.keys()];
+/** MyInfo's `source` of an attribute. */
+const SOURCES = new Map([
+  ["1", "Government-verified"],
+  ["2", "Provided by you"],
+  ["4", "Verified by Singpass"],
+]);
+
+const dateFormat = new Intl.DateTimeFormat("en-SG", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+const monthFormat = new Intl.DateTimeFormat("en-SG", { month: "short", year: "numeric", timeZone: "UTC" });
+
+/** "1998-06-06" → "6 Jun 1998", "2017-10" → "Oct 2017"; anything else unchanged. */
+function readableDate(text) {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (day) return dateFormat.format(Date.UTC(+day[1], +day[2] - 1, +day[3]));
+  const month = /^(\d{4})-(\d{2})$/.exec(text);
+  if (month) return monthFormat.format(Date.UTC(+month[1], +month[2] - 1, 1));
+  return text;
+}
+
+/** "S9812381D" → "*****381D": PDPC's partial NRIC, at most the last three digits and the checksum letter. */
+function maskedNric(nric) {
+  return nric.length > 4 ? "*".repeat(nric.length - 4) + nric.slice(-4) : "*".repeat(nric.length);
+}
+
+/** The address as lines: MyInfo's structured `regadd`, an OIDC address claim, or sgID's multi-line string. */
+function addressLines(address) {
+  if (typeof address === "string") return address.split("\n").filter(Boolean);
+  if (!address || typeof address !== "object") return [];
+  if (typeof address.formatted === "string") return addressLines(address.formatted);
+  const text = (key) => (typeof address[key] === "string" || typeof address[key] === "number" ? String(address[key]) : "");
+  if (text("line1") || text("line2")) {
+    return [text("line1"), text("line2"), text("country")].filter(Boolean); // MyInfo's "Unformatted" type
+  }
+  if (text("street") || text("block") || text("postal")) {
+    const unit = text("floor") && text("unit") ? `#${text("floor")}-${text("unit")}` : "";
+    const singapore = !text("country") || /^(SG|SINGAPORE)$/i.test(text("country"));
+    return [
+      [text("block"), text("street")].filter(Boolean).join(" "),
+      [unit, text("building")].filter(Boolean).join(" "),
+      singapore ? `SINGAPORE ${text("postal")}`.trim() : [text("country"), text("postal")].filter(Boolean).join(" "),
+    ].filter(Boolean);
+  }
+  return [
+    text("street_address"),
+    [text("locality"), text("region")].filter(Boolean).join(", "),
+    [text("country"), text("postal_code")].filter(Boolean).join(" "),
+  ].filter(Boolean);
+}
+
+/** CPF contribution history as one line per run of consecutive months with the same employer. */
+function employmentRuns(history) {
+  const runs = [];
+  for (const entry of history) {
+    const last = runs.at(-1);
+    if (last && last.employer === entry?.employer) last.to = entry.month;
+    else runs.push({ employer: entry?.employer, from: entry?.month, to: entry?.month });
+  }
+  return runs.map(({ employer, from, to }) => {
+    const period = from === to ? readableDate(String(from ?? "")) : `${readableDate(String(from))} to ${readableDate(String(to))}`;
+    return `${employer ?? "Unknown employer"}, ${period}`.trim();
+  });
+}
+
+function label(key) {
+  return LABELS.get(key) ?? key.replace(/[._]+/g, " ").replace(/^./, (c) => c.toUpperCase());
+}
+
+/** One attribute's value as DOM nodes. */
+function renderValue(key, value, depth = 0) {
+  if (value === null || value === undefined || value === "") return el("span", "value-na", "Not available");
+  if (ADDRESS_KEYS.has(key) && depth === 0) return lines(addressLines(value), "address");
+  if (key === "cpfemployers" && Array.isArray(value?.history)) return list(employmentRuns(value.history));
+  if (typeof value === "boolean") return el("span", "", value ? "Yes" : "No");
+  if (key === "updated_at" && typeof value === "number") return el("span", "", dateFormat.format(value * 1000));
+  if (typeof value === "string") return el("span", "", readableDate(value));
+  if (typeof value === "number") return el("span", "", String(value));
+  if (depth >= MAX_DEPTH) return el("span", "", JSON.stringify(value));
+  if (Array.isArray(value)) {
+    if (value.length === 0) return el("span", "value-na", "None");
+    const items = el("ul", "value-list");
+    for (const item of value) items.append(el("li", "", renderValue("", item, depth + 1)));
+    return items;
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) return el("span", "value-na", "None");
+  const nested = el("dl", "value-object");
+  for (const [name, item] of entries) nested.append(el("dt", "", label(name)), el("dd", "", renderValue(name, item, depth + 1)));
+  return nested;
+}
+
+function lines(texts, className) {
+  const block = el("span", className);
+  for (const text of texts) block.append(el("span", "line", text));
+  return block;
+}
+
+function list(texts) {
+  const items = el("ul", "value-list");
+  for (const text of texts) items.append(el("li", "", text));
+  return items;
+}
+
+/** MyInfo's provenance of an attribute not verified by the government, e.g. "Provided by you · updated 4 Feb
+ * 2020"; "" for government-verified ones (the card says once that the rest are). */
+function provenanceText(facts) {
+  if (!facts || facts.source === "1") return "";
+  const parts = [];
+  if (SOURCES.has(facts.source)) parts.push(SOURCES.get(facts.source));
+  if (facts.lastupdated) parts.push(`updated ${readableDate(facts.lastupdated)}`);
+  return parts.join(" · ");
+}
+
+/** The person's attributes by plain name (sgID's `myinfo.` prefix dropped), with their original names. */
+function attributes(person) {
+  const found = new Map();
+  for (const [name, value] of Object.entries(person ?? {})) {
+    found.set(name.replace(/^myinfo\./, ""), { name, value });
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------- rendering
+
+function el(tag, className, content) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
+  if (content instanceof Node) node.append(content);
+  else if (content !== undefined) node.textContent = content;
   return node;
 }
 
 function showView(view) {
-  for (const section of [ui.login, ui.profile, ui.unavailable]) {
-    section.hidden = section !== view;
-  }
+  for (const section of [ui.login, ui.profile, ui.unavailable]) section.hidden = section !== view;
 }
 
 function setLoading(text) {
@@ -75,10 +234,9 @@ function setLoading(text) {
   ui.main.setAttribute("aria-busy", text ? "true" : "false");
 }
 
-function showError(message, code) {
-  ui.errorMessage.textContent = message;
-  ui.errorCode.textContent = code || "";
-  ui.errorCodeLine.hidden = !code;
+function showError(code) {
+  ui.errorMessage.textContent = gateway.errorMessage(code);
+  ui.errorCode.textContent = code.length > MAX_SHOWN_CODE ? code.slice(0, MAX_SHOWN_CODE) + "…" : code || "unknown";
   ui.error.hidden = false;
 }
 
@@ -88,129 +246,77 @@ function clearError() {
   ui.errorCode.textContent = "";
 }
 
-/** A friendly sentence (and optional short code) for a failed gateway call. */
-function describeFailure(err, doing) {
-  if (err instanceof gateway.GatewayError) {
-    if (err.kind === "network") {
-      return {
-        message: `Could not reach the server while ${doing}. Check your internet connection and try again.`,
-        code: "",
-      };
-    }
-    if (err.kind === "http") {
-      return {
-        message: `The server had a problem while ${doing}. Please try again in a moment.`,
-        code: `HTTP ${err.status}`,
-      };
-    }
-    return {
-      message: `The server sent a response this page could not understand while ${doing}.`,
-      code: "",
-    };
-  }
-  return { message: `Something unexpected went wrong while ${doing}.`, code: "" };
+function codeOf(error) {
+  if (!(error instanceof gateway.GatewayError)) console.error(error);
+  return error instanceof gateway.GatewayError ? error.code : "unknown_error";
 }
 
-// ---------------------------------------------------------------------------
-// ?error=<code> handling
+/** The full identifiers of the shown person, kept out of the DOM until revealed. */
+let identifiers = { nric: "", sub: "" };
 
-function takeLoginErrorFromUrl() {
-  const url = new URL(location.href);
-  if (!url.searchParams.has("error")) return null;
-  const code = url.searchParams.get("error") || "";
-  url.searchParams.delete("error");
-  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
-  return code;
+function setRevealed(revealed) {
+  ui.reveal.setAttribute("aria-pressed", String(revealed));
+  ui.nric.textContent = revealed ? identifiers.nric : maskedNric(identifiers.nric);
+  ui.sub.textContent = revealed || !identifiers.nric ? identifiers.sub : identifiers.sub.replaceAll(identifiers.nric, maskedNric(identifiers.nric));
 }
 
-function showLoginError(code) {
-  const message = LOGIN_ERRORS.get(code) ?? GENERIC_LOGIN_ERROR;
-  const shown = code.length > MAX_CODE_LENGTH ? code.slice(0, MAX_CODE_LENGTH) + "…" : code;
-  showError(message, shown || "unknown");
-}
-
-// ---------------------------------------------------------------------------
-// Rendering person attribute values (strings, numbers, null, arrays, objects)
-
-function renderValue(value, depth = 0) {
-  if (value === null || value === undefined) {
-    return el("span", "value-na", "Not available");
-  }
-  if (depth >= MAX_DEPTH) {
-    return el("span", "value-text", JSON.stringify(value));
-  }
-  if (Array.isArray(value)) {
-    if (value.length === 0) return el("span", "value-na", "None");
-    const list = el("ul", "value-list");
-    for (const item of value) {
-      const li = el("li");
-      li.append(renderValue(item, depth + 1));
-      list.append(li);
+function renderProfile(session, providerNames) {
+  const found = attributes(session.person);
+  const provenance = session.provenance ?? {};
+  const take = (keys) => {
+    for (const key of keys) {
+      const entry = found.get(key);
+      if (entry && typeof entry.value === "string" && entry.value) return { key, ...entry };
     }
-    return list;
-  }
-  if (typeof value === "object") {
-    const entries = Object.entries(value);
-    if (entries.length === 0) return el("span", "value-na", "None");
-    const list = el("ul", "value-object");
-    for (const [key, item] of entries) {
-      const li = el("li");
-      li.append(el("span", "value-key", key), renderValue(item, depth + 1));
-      list.append(li);
-    }
-    return list;
-  }
-  if (typeof value === "string") {
-    return value === "" ? el("span", "value-na", "(empty)") : el("span", "value-text", value);
-  }
-  return el("span", "value-text", String(value));
-}
+    return null;
+  };
+  const name = take(NAME_KEYS);
+  const nric = take(NRIC_KEYS);
+  ui.profileName.textContent = name ? name.value : "Your details";
+  ui.provider.textContent = providerNames.get(session.provider) ?? session.provider;
 
-function renderProfile(session) {
-  const providerId = String(session.provider ?? "");
-  const known = knownProviders?.find((p) => p && p.id === providerId);
-  ui.provider.replaceChildren();
-  if (known && known.name) {
-    ui.provider.append(known.name, " ", el("code", "muted-code", providerId));
-  } else {
-    ui.provider.append(el("code", "", providerId || "unknown"));
-  }
-  ui.sub.textContent = String(session.sub ?? "");
+  identifiers = { nric: nric ? nric.value : "", sub: String(session.sub ?? "") };
+  ui.nricRow.hidden = !nric;
+  const nricSource = nric ? provenanceText(provenance[nric.name]) : "";
+  ui.nricProvenance.textContent = nricSource;
+  ui.nricProvenance.hidden = !nricSource;
+  setRevealed(false);
 
-  const person =
-    session.person && typeof session.person === "object" && !Array.isArray(session.person)
-      ? session.person
-      : {};
+  const shown = new Set([name?.key, nric?.key]);
+  const keys = [...ORDER.filter((key) => found.has(key)), ...[...found.keys()].filter((key) => !LABELS.has(key))];
   const rows = [];
-  for (const [name, value] of Object.entries(person)) {
-    const dt = el("dt", "", name);
-    const dd = el("dd");
-    dd.append(renderValue(value));
-    rows.push(dt, dd);
+  for (const key of keys) {
+    if (shown.has(key)) continue;
+    shown.add(key);
+    const { name: original, value } = found.get(key);
+    const dd = el("dd", "", renderValue(key, value));
+    const source = provenanceText(provenance[original]);
+    if (source) dd.append(el("span", "provenance", source));
+    rows.push(el("div", "detail", el("dt", "", label(key))));
+    rows.at(-1).append(dd);
   }
-  ui.person.replaceChildren(...rows);
-  ui.person.hidden = rows.length === 0;
-  ui.personEmpty.hidden = rows.length !== 0;
+  ui.details.replaceChildren(...rows);
+  ui.provenanceNote.hidden = Object.keys(provenance).length === 0;
+  ui.details.hidden = rows.length === 0;
+  ui.detailsEmpty.hidden = rows.length !== 0;
 
-  ui.logout.disabled = false;
+  ui.providerId.textContent = session.provider;
+  const { acr, amr } = session.authentication ?? {};
+  ui.authentication.textContent =
+    [acr && `acr ${acr}`, Array.isArray(amr) && amr.length && `amr ${amr.join(", ")}`].filter(Boolean).join("; ") ||
+    "Not reported by the provider";
   showView(ui.profile);
-}
-
-function clearProfile() {
-  ui.provider.replaceChildren();
-  ui.sub.textContent = "";
-  ui.person.replaceChildren();
 }
 
 function renderLogin(list) {
   const buttons = [];
-  for (const p of list) {
-    if (!p || typeof p.id !== "string") continue;
-    const name = typeof p.name === "string" && p.name ? p.name : p.id;
+  for (const provider of list) {
+    if (!provider || typeof provider.id !== "string") continue;
+    const name = typeof provider.name === "string" && provider.name ? provider.name : provider.id;
     const button = el("button", "button button-primary", `Log in with ${name}`);
     button.type = "button";
-    button.dataset.provider = p.id;
-    button.addEventListener("click", () => startLogin(p.id, name));
+    button.dataset.provider = provider.id;
+    button.addEventListener("click", () => startLogin(provider.id, name));
     buttons.push(button);
   }
   ui.providers.replaceChildren(...buttons);
@@ -218,107 +324,89 @@ function renderLogin(list) {
   showView(ui.login);
 }
 
-function renderUnavailable(err, doing) {
-  const { message, code } = describeFailure(err, doing);
-  showError(message, code);
-  ui.unavailableMessage.textContent =
-    "The login service did not respond as expected. Your connection may be offline, or the service may be temporarily down.";
-  showView(ui.unavailable);
-}
+// ---------------------------------------------------------------------------------------------- flows
 
-// ---------------------------------------------------------------------------
-// Flows
+let providerList = [];
 
-async function load({ focus } = {}) {
-  const current = ++generation;
+/** Show whichever view fits the session; `focus` says where keyboard focus goes when the view is ready. */
+async function load({ errorCode = null, focus = "auto" } = {}) {
   showView(null);
   setLoading("Loading…");
-  // Both requests start at once; the provider list is needed to log in, and
-  // gives the provider's display name when already logged in.
-  const providersRequest = gateway.providers();
-  providersRequest.catch(() => {}); // handled below; avoid unhandled-rejection noise
   try {
-    const session = await gateway.me();
-    if (session) {
-      try {
-        knownProviders = await providersRequest;
-      } catch {
-        // Only used for a nicer label; the id is shown instead.
-      }
-      if (current !== generation) return;
-      renderProfile(session);
-      if (focus) ui.profileTitle.focus();
-    } else {
-      const list = await providersRequest;
-      knownProviders = list;
-      if (current !== generation) return;
-      renderLogin(list);
-      if (focus) ui.loginTitle.focus();
-    }
-  } catch (err) {
-    if (current !== generation) return;
-    console.error(err);
-    renderUnavailable(err, "loading this page");
-    if (focus) ui.unavailableTitle.focus();
+    const [session, list] = await Promise.all([gateway.me(), gateway.providers()]);
+    providerList = list;
+    if (session) renderProfile(session, new Map(list.map((p) => [p.id, p.name])));
+    else renderLogin(list);
+    if (errorCode !== null) ui.error.focus();
+    else if (session && focus === "auto") ui.profileName.focus(); // just back from the provider: read the card
+  } catch (error) {
+    showError(codeOf(error));
+    showView(ui.unavailable);
+    ui.unavailableTitle.focus();
   } finally {
-    if (current === generation) setLoading("");
+    setLoading("");
   }
 }
 
 function startLogin(providerId, name) {
   clearError();
+  ui.loggedOut.textContent = "";
   for (const button of ui.providers.querySelectorAll("button")) button.disabled = true;
-  setLoading(`Redirecting to ${name}…`);
+  setLoading(`Taking you to ${name}…`);
   gateway.login(providerId, location.pathname);
 }
 
-async function doLogout() {
-  const current = ++generation;
+async function logout() {
   clearError();
-  ui.logout.disabled = true;
-  showView(null);
-  setLoading("Logging out…");
+  ui.logout.disabled = ui.refresh.disabled = true;
   try {
     await gateway.logout();
-  } catch (err) {
-    if (current !== generation) return;
-    console.error(err);
-    const { message, code } = describeFailure(err, "logging out");
-    showError(`${message} You are still logged in.`, code);
-    ui.logout.disabled = false;
-    showView(ui.profile);
-    setLoading("");
-    ui.logout.focus();
-    return;
-  }
-  clearProfile();
-  if (knownProviders) {
-    setLoading("");
-    renderLogin(knownProviders);
+    identifiers = { nric: "", sub: "" };
+    ui.details.replaceChildren();
+    renderLogin(providerList);
+    ui.loggedOut.textContent = "You have logged out.";
     ui.loginTitle.focus();
-  } else {
-    await load({ focus: true });
+  } catch (error) {
+    showError(codeOf(error)); // still logged in: the card stays
+    ui.error.focus();
+  } finally {
+    ui.logout.disabled = ui.refresh.disabled = false;
   }
 }
 
-// ---------------------------------------------------------------------------
-// Start-up
+async function refresh() {
+  clearError();
+  ui.refresh.disabled = true;
+  try {
+    const session = await gateway.me({ refresh: true });
+    if (session) {
+      renderProfile(session, new Map(providerList.map((p) => [p.id, p.name])));
+      ui.profileName.focus();
+    } else {
+      renderLogin(providerList); // the session ended meanwhile (expired, or logged out elsewhere)
+      showError("not_authenticated");
+      ui.error.focus();
+    }
+  } catch (error) {
+    showError(codeOf(error));
+    ui.error.focus();
+  } finally {
+    ui.refresh.disabled = false;
+  }
+}
 
-ui.logout.addEventListener("click", doLogout);
+ui.reveal.addEventListener("click", () => setRevealed(ui.reveal.getAttribute("aria-pressed") !== "true"));
+ui.logout.addEventListener("click", logout);
+ui.refresh.addEventListener("click", refresh);
 ui.retry.addEventListener("click", () => {
   clearError();
-  load({ focus: true });
+  load();
 });
-
-// Coming back with the Back button restores a frozen page (bfcache) that may
-// still say "Redirecting…": start over.
+// Back from the provider with the Back button, the browser may restore this page still saying "Taking you to…".
 window.addEventListener("pageshow", (event) => {
-  if (event.persisted) {
-    clearError();
-    load();
-  }
+  if (event.persisted) load({ focus: "none" });
 });
 
-const loginError = takeLoginErrorFromUrl();
-if (loginError !== null) showLoginError(loginError);
-load();
+const loginError = gateway.takeLoginError();
+if (loginError !== null) showError(loginError);
+load({ errorCode: loginError });

@@ -111,6 +111,10 @@ class SandboxOptions:
     """Handlers reach DynamoDB, KMS, Secrets Manager and sgID through fault proxies (``Sandbox.faults``)."""
     http_timeout_seconds: int | None = None
     """The handlers' provider read timeout (None: template.yaml's default)."""
+    singpass_rotating: bool = False
+    """Singpass's decryption key mid-rotation: the stack publishes and accepts a next key
+    (SingpassAdditionalDecryptionKeyArns), and the FAPI server, whose copy of the client JWKS lacks the current
+    encryption key, encrypts ID tokens and userinfo to that next key."""
     progress: Callable[[ServiceStarted], None] | None = None
     """Told as each service comes up (``make dev`` prints it; None: silent, as the tests want)."""
     log_dir: Path | None = None
@@ -224,6 +228,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         }
         if options.http_timeout_seconds is not None:
             parameters["HttpTimeoutSeconds"] = str(options.http_timeout_seconds)
+        if options.singpass_rotating:
+            parameters["SingpassAdditionalDecryptionKeyArns"] = creator.kms_key("ECC_NIST_P256", "KEY_AGREEMENT")
         if options.key_backend == "pem":
             parameters["SgidDecryptionKeyArn"] = creator.pem_secret("sandbox-sgid-decryption-key")
             # One key pair for both, as MyInfo registers one certificate per app.
@@ -287,6 +293,10 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "FAPI_REDIRECT_URI": f"{web_url}/auth/singpass/callback",
             "FAPI_CLIENT_JWKS": _fetch(f"{server.url}/.well-known/jwks.json"),
         }
+        if options.singpass_rotating:
+            current = resources["SingpassDecryptionKey"]["KeyId"]
+            published = json.loads(fapi_client["FAPI_CLIENT_JWKS"])["keys"]
+            fapi_client["FAPI_CLIENT_JWKS"] = json.dumps({"keys": [key for key in published if key["kid"] != current]})
         fapi_log = logs / "fapi.log"
         starting.enter(
             "FAPI 2.0 provider (Singpass)",

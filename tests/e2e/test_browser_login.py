@@ -1,117 +1,205 @@
-"""A person's view: click "Log in with sgID", pick a MockPass persona, see their data, log out."""
+"""A person's view of the demo page: log in with each provider by keyboard, read the data card, reveal the NRIC,
+see a clear message for every error, log out."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from urllib.parse import quote
 
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Locator, Page, expect
 
 from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
+from tests.error_codes import KIT_FALLBACK_CODES, gateway_error_codes
+
+MASKED_PERSONA = "*****381D"
+"""SANDBOX_PERSONA as the card shows it: at most the last three digits and the checksum letter (PDPC)."""
 
 
-def log_in(page: Page, sandbox: Sandbox) -> None:
-    page.goto(sandbox.url)
-    page.get_by_role("button", name="Log in with Singpass app (sgID)").click()
+def sgid(page: Page, sandbox: Sandbox) -> None:
     page.wait_for_url(re.compile(re.escape(sandbox.mockpass_url) + r"/v2/oauth/authorize"))
     page.get_by_text("Login", exact=True).locator("visible=true").first.click()  # opens MockPass's login form
     page.locator("#id-input").fill(f"{SANDBOX_PERSONA} [MyInfo]")  # picking a persona submits it
-    page.wait_for_url(sandbox.url + "/")
 
 
-def test_a_person_logs_in_and_sees_their_data(page: Page, sandbox: Sandbox) -> None:
-    log_in(page, sandbox)
-
-    profile = page.locator("#profile")
-    expect(profile).to_be_visible()
-    expect(page.locator("#person")).to_contain_text("TAN HENG HUAT")
-    expect(page.locator("#person")).to_contain_text("SINGAPORE 460102")
-    expect(page.locator("#sub")).to_contain_text("u=")
-    cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
-    session = cookies["__Host-sgw_session"]
-    assert session["httpOnly"] is True
-    assert session["secure"] is True
-    assert session["sameSite"] == "Strict"  # set on a cross-site redirect (MockPass is 127.0.0.1), used same-site
-    assert "__Host-sgw_login" not in cookies
-    assert page.evaluate("document.cookie") == ""  # nothing readable by page scripts
-
-
-def test_logout_returns_to_the_provider_buttons_and_ends_the_session(page: Page, sandbox: Sandbox) -> None:
-    log_in(page, sandbox)
-    expect(page.locator("#profile")).to_be_visible()
-
-    page.locator("#logout").click()
-
-    expect(page.get_by_role("button", name="Log in with Singpass app (sgID)")).to_be_visible()
-    page.reload()
-    expect(page.get_by_role("button", name="Log in with Singpass app (sgID)")).to_be_visible()
-    expect(page.locator("#profile")).to_be_hidden()
-
-
-def test_a_failed_login_shows_a_clear_message(page: Page, sandbox: Sandbox) -> None:
-    page.goto(sandbox.url + "/auth/sgid/callback?state=forged&code=forged")
-
-    alert = page.locator("#error")
-    expect(alert).to_be_visible()
-    expect(alert).to_contain_text("invalid_state")
-    assert "error=" not in page.url  # the page cleaned its address bar
-
-
-def test_a_person_logs_in_with_a_standard_oidc_provider(page: Page, sandbox: Sandbox) -> None:
-    page.goto(sandbox.url)
-    page.get_by_role("button", name="Log in with OIDC").click()
+def oidc(page: Page, sandbox: Sandbox) -> None:
     page.wait_for_url(re.compile(re.escape(sandbox.oidc_url) + r"/interaction/"))
     page.locator("input[name=login]").fill("alice")  # oidc-provider's own sign-in form
     page.locator("input[name=password]").fill("any password")
     page.locator("button[type=submit]").click()
-    page.wait_for_url(sandbox.url + "/")
-
-    expect(page.locator("#sub")).to_contain_text("alice")
-    expect(page.locator("#person")).to_contain_text("TAN HENG HUAT")
-    expect(page.locator("#provider")).to_contain_text("OIDC")
 
 
-def test_a_person_logs_in_with_singpass_fapi(page: Page, sandbox: Sandbox) -> None:
-    page.goto(sandbox.url)
-    page.get_by_role("button", name="Log in with Singpass", exact=True).click()
+def singpass(page: Page, sandbox: Sandbox) -> None:
     page.wait_for_url(re.compile(re.escape(sandbox.fapi_url) + r"/interaction/"))
     page.locator("input[name=login]").fill(SANDBOX_PERSONA)  # the persona's NRIC
     page.locator("input[name=password]").fill("any password")
     page.locator("button[type=submit]").click()
-    page.wait_for_url(sandbox.url + "/")
-
-    person = page.locator("#person")
-    expect(person).to_contain_text("TAN HENG HUAT")
-    expect(person).to_contain_text("BEDOK NORTH AVENUE 4")
-    expect(page.locator("#provider")).to_contain_text("Singpass")
 
 
-def test_a_person_logs_in_with_myinfo_v3_and_consents(page: Page, sandbox: Sandbox) -> None:
-    page.goto(sandbox.url)
-    page.get_by_role("button", name="Log in with MyInfo", exact=True).click()
+def myinfo_v3(page: Page, sandbox: Sandbox) -> None:
     page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v3_url) + r"/singpass/authorize"))
     page.get_by_text("Login", exact=True).locator("visible=true").first.click()
     page.locator("#id-input").fill(f"{SANDBOX_PERSONA} [MyInfo]")
     page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v3_url) + r"/consent/oauth2/authorize"))
     page.get_by_role("button", name="Submit").click()  # MyInfo's consent page, "Allow" chosen
-    page.wait_for_url(sandbox.url + "/")
-
-    person = page.locator("#person")
-    expect(person).to_contain_text("TAN HENG HUAT")
-    expect(person).to_contain_text("BEDOK NORTH AVENUE 4")
-    expect(person).to_contain_text("CRYSTAL HORSE INVEST PTE LTD")  # a list: CPF employers
-    expect(page.locator("#sub")).to_contain_text(SANDBOX_PERSONA)
-    expect(page.locator("#provider")).to_contain_text("MyInfo")
 
 
-def test_a_person_logs_in_with_myinfo_v4(page: Page, sandbox: Sandbox) -> None:
-    page.goto(sandbox.url)
-    page.get_by_role("button", name="Log in with MyInfo v4").click()
+def myinfo_v4(page: Page, sandbox: Sandbox) -> None:
     page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v4_url) + r"/com/v4/authorize"))
     page.get_by_label("Persona").select_option(SANDBOX_PERSONA)  # the emulator's persona picker
     page.get_by_role("button", name="Log in and allow").click()
+
+
+AtProvider = Callable[[Page, Sandbox], None]
+PROVIDERS: dict[str, tuple[str, AtProvider, list[str]]] = {
+    # button name: (provider id, what the person does there, what the card then shows besides name and NRIC)
+    "Singpass app (sgID)": ("sgid", sgid, ["6 Jun 1998", "#09-128", "SINGAPORE 460102"]),
+    "OIDC": ("oidc", oidc, ["6 Jun 1998", "SINGAPORE 460102", "+65 97399245"]),
+    "Singpass": ("singpass", singpass, ["6 Jun 1998", "102 BEDOK NORTH AVENUE 4", "#09-128 PEARL GARDEN"]),
+    "MyInfo": ("myinfo-v3", myinfo_v3, ["SINGAPORE 460102", "CRYSTAL HORSE INVEST PTE LTD, Oct 2017 to Dec 2018"]),
+    "MyInfo v4": ("myinfo-v4", myinfo_v4, ["6 Jun 1998", "Provided by you", "MARRIED"]),
+}
+ERROR_CODES = sorted(gateway_error_codes() | KIT_FALLBACK_CODES)
+
+
+def tab_to(page: Page, target: Locator) -> None:
+    """Press Tab until ``target`` has the focus, as a keyboard user would."""
+    for _ in range(12):
+        if target.evaluate("element => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    expect(target).to_be_focused()
+
+
+def log_in(page: Page, sandbox: Sandbox, button: str) -> None:
+    """Start the login with the keyboard alone (Tab to the button, Enter) and complete it at the provider."""
+    _, at_provider, _ = PROVIDERS[button]
+    page.goto(sandbox.url)
+    tab_to(page, page.get_by_role("button", name=f"Log in with {button}", exact=True))
+    page.keyboard.press("Enter")
+    at_provider(page, sandbox)
     page.wait_for_url(sandbox.url + "/")
 
-    person = page.locator("#person")
-    expect(person).to_contain_text("TAN HENG HUAT")
-    expect(person).to_contain_text(SANDBOX_PERSONA)
-    expect(page.locator("#provider")).to_contain_text("MyInfo v4")
+
+def kit_message(page: Page, code: str) -> str:
+    message: str = page.evaluate("async (code) => (await import('/gateway.js')).errorMessage(code)", code)
+    return message
+
+
+def test_the_tests_cover_every_provider_the_sandbox_offers(page: Page, sandbox: Sandbox) -> None:
+    page.goto(sandbox.url)
+    expect(page.locator("#providers button").first).to_be_visible()
+
+    offered = page.evaluate("async () => (await import('/gateway.js')).providers()")
+
+    assert {(provider["name"], provider["id"]) for provider in offered} == {
+        (name, provider_id) for name, (provider_id, _, _) in PROVIDERS.items()
+    }
+    assert page.locator("#providers button").all_inner_texts() == [f"Log in with {p['name']}" for p in offered]
+
+
+@pytest.mark.parametrize("button", PROVIDERS)
+def test_a_person_logs_in_by_keyboard_and_sees_their_data_card(page: Page, sandbox: Sandbox, button: str) -> None:
+    provider_id, _, shown = PROVIDERS[button]
+
+    log_in(page, sandbox, button)
+
+    expect(page.get_by_role("heading", name="TAN HENG HUAT")).to_be_focused()  # the card is read first
+    expect(page.locator("#provider")).to_have_text(button)
+    expect(page.locator("#provider-id")).to_have_text(provider_id)
+    for text in shown:
+        expect(page.locator("#details")).to_contain_text(text)
+    if provider_id == "oidc":  # a standard OIDC provider has no NRIC to show
+        expect(page.locator("#nric-row")).to_be_hidden()
+        expect(page.locator("#sub")).to_have_text("alice")
+    else:
+        expect(page.locator("#nric")).to_have_text(MASKED_PERSONA)
+        assert SANDBOX_PERSONA not in page.content()  # nowhere on the page, hidden parts included, until revealed
+    cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
+    session = cookies["__Host-sgw_session"]
+    assert (session["httpOnly"], session["secure"], session["sameSite"]) == (True, True, "Strict")
+    assert "__Host-sgw_login" not in cookies
+    assert page.evaluate("document.cookie") == ""  # nothing readable by page scripts
+
+
+def test_the_nric_is_revealed_and_hidden_again_with_the_keyboard(page: Page, sandbox: Sandbox) -> None:
+    log_in(page, sandbox, "Singpass")  # whose `sub` is the NRIC too
+    reveal = page.get_by_role("button", name="Reveal NRIC")
+    expect(reveal).to_have_attribute("aria-pressed", "false")
+
+    page.keyboard.press("Tab")  # from the card's heading
+    expect(reveal).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(reveal).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#nric")).to_have_text(SANDBOX_PERSONA)
+    expect(page.locator("#sub")).to_have_text(SANDBOX_PERSONA)
+
+    page.keyboard.press("Space")
+
+    expect(reveal).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#nric")).to_have_text(MASKED_PERSONA)
+    expect(page.locator("#sub")).to_have_text(MASKED_PERSONA)
+    expect(reveal).to_be_focused()
+
+
+def test_logout_by_keyboard_returns_to_the_provider_buttons_and_ends_the_session(page: Page, sandbox: Sandbox) -> None:
+    log_in(page, sandbox, "Singpass app (sgID)")
+    expect(page.locator("#profile")).to_be_visible()
+
+    tab_to(page, page.get_by_role("button", name="Log out"))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Log in")).to_be_focused()
+    expect(page.get_by_role("status").filter(has_text="You have logged out.")).to_be_visible()
+    expect(page.get_by_role("button", name="Log in with Singpass app (sgID)")).to_be_visible()
+    assert SANDBOX_PERSONA not in page.content()
+    assert page.evaluate("async () => (await import('/gateway.js')).me()") is None
+    page.reload()
+    expect(page.get_by_role("button", name="Log in with Singpass app (sgID)")).to_be_visible()
+    expect(page.locator("#profile")).to_be_hidden()
+
+
+@pytest.mark.parametrize("code", ERROR_CODES)
+def test_every_error_code_gets_its_message(page: Page, sandbox: Sandbox, code: str) -> None:
+    page.goto(f"{sandbox.url}/?error={code}")
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_focused()
+    expect(page.locator("#error-message")).to_have_text(kit_message(page, code))
+    expect(page.locator("#error-code")).to_have_text(code)
+    expect(page.get_by_role("button", name="Log in with Singpass app (sgID)")).to_be_visible()
+    assert page.url == sandbox.url + "/"  # the page cleaned its address bar
+
+
+def test_an_unknown_error_code_gets_the_general_message_and_stays_text(page: Page, sandbox: Sandbox) -> None:
+    code = "<img src=x id=injected>"
+    page.goto(f"{sandbox.url}/?error={quote(code)}")
+
+    expect(page.locator("#error-message")).to_have_text(kit_message(page, "unknown_error"))
+    expect(page.locator("#error-code")).to_have_text(code)
+    expect(page.locator("#injected")).to_have_count(0)
+
+
+def test_a_forged_callback_shows_the_invalid_state_message(page: Page, sandbox: Sandbox) -> None:
+    page.goto(sandbox.url + "/auth/sgid/callback?state=forged&code=forged")
+
+    expect(page.locator("#error-message")).to_have_text(kit_message(page, "invalid_state"))
+    expect(page.get_by_role("alert")).to_be_focused()
+    assert page.url == sandbox.url + "/"
+
+
+def test_a_session_ended_elsewhere_shows_the_not_authenticated_message(page: Page, sandbox: Sandbox) -> None:
+    log_in(page, sandbox, "MyInfo v4")
+    other_tab = page.context.new_page()
+    other_tab.goto(sandbox.url)
+    other_tab.evaluate("async () => (await import('/gateway.js')).logout()")
+
+    tab_to(page, page.get_by_role("button", name="Refresh details"))
+    page.keyboard.press("Enter")  # the API answers 401 not_authenticated
+
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.locator("#error-message")).to_have_text(kit_message(page, "not_authenticated"))
+    expect(page.get_by_role("button", name="Log in with MyInfo v4")).to_be_visible()
+    expect(page.locator("#profile")).to_be_hidden()

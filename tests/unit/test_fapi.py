@@ -1,4 +1,5 @@
-"""Singpass FAPI 2.0 behaviours, proven against a scripted upstream: PAR, DPoP, assertions, encrypted tokens."""
+"""Singpass FAPI 2.0 behaviours, proven against a scripted upstream: PAR, DPoP, assertions, encrypted tokens, and
+keys being rotated (whole logins through the hostile-provider harness)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from singpass_gateway.http import HttpResponse
 from singpass_gateway.jose import JwksCache
 from singpass_gateway.keys.pem import thumbprint
 from singpass_gateway.providers import AuthorizationRequest, Callback
-from singpass_gateway.providers.oidc import OidcProvider
+from singpass_gateway.providers.oidc import OidcProvider, parse_config
 from singpass_gateway.providers.singpass import create
 from singpass_gateway.settings import ProviderSettings
 
 from tests.unit.fakes import FakeHttp, json_response
+from tests.unit.upstream import DROP, KEYS, RotatingSingpassUpstream, SingpassUpstream, Twist
 
 ISSUER = "https://id.example/fapi"
 NOW = 1_800_000_000
@@ -250,3 +252,94 @@ def test_the_dpop_proof_omits_query_and_fragment_from_htu() -> None:
     assert claims["htu"] == "https://rs.example/userinfo"
     assert claims["iat"] == NOW
     assert len(base64.urlsafe_b64decode(claims["jti"] + "==")) >= 12  # at least 96 random bits
+
+
+# -- keys being rotated: a whole login through the harness's Singpass ------------------------------------------
+
+
+def kid_of(key: ec.EllipticCurvePrivateKey) -> str:
+    """The kid the gateway publishes for a PEM key: its RFC 7638 thumbprint."""
+    return thumbprint(key.public_key())
+
+
+def test_a_rotating_client_publishes_current_and_next_keys_each_under_its_own_kid() -> None:
+    upstream = RotatingSingpassUpstream()
+
+    published = upstream.gateway.client_jwks("singpass")["keys"]
+
+    keys = [
+        KEYS.client_ec_signing,
+        KEYS.client_ec_next_signing,
+        KEYS.client_ec_decryption,
+        KEYS.client_ec_next_decryption,
+    ]
+    assert [(jwk["use"], jwk["alg"], jwk["kid"]) for jwk in published] == [
+        ("sig", "ES256", kid_of(keys[0])),
+        ("sig", "ES256", kid_of(keys[1])),
+        ("enc", "ECDH-ES+A256KW", kid_of(keys[2])),
+        ("enc", "ECDH-ES+A256KW", kid_of(keys[3])),
+    ]
+    assert [ECKey.import_key(jwk).thumbprint() for jwk in published] == [jwk["kid"] for jwk in published]
+    assert all("d" not in jwk for jwk in published)
+
+
+@pytest.mark.parametrize("next_key", [False, True], ids=["to-the-current-key", "to-the-additional-key"])
+def test_a_login_succeeds_whichever_published_key_singpass_encrypts_to(next_key: bool) -> None:
+    upstream = RotatingSingpassUpstream()
+    upstream.encrypt_to(KEYS.client_ec_next_decryption if next_key else KEYS.client_ec_decryption)
+
+    outcome = upstream.login()
+
+    assert (outcome.error, outcome.complaints, outcome.sessions) == (None, (), 1)
+    for endpoint in ("par", "token"):  # the next signing key is published, never used
+        [request] = upstream.requests_to(endpoint)
+        assert jwt.get_unverified_header(request["form"]["client_assertion"])["kid"] == kid_of(KEYS.client_ec_signing)
+
+
+@pytest.mark.parametrize(
+    ("rotating", "encryption"),
+    [
+        (True, {"id_token": Twist(jwe={"kid": "a-retired-key"})}),
+        (True, {"userinfo": Twist(jwe={"kid": "a-retired-key"})}),
+        (True, {"id_token": Twist(jwe={"kid": DROP})}),  # two keys could decrypt it: no guessing
+        (False, "next"),  # the additional key is accepted only while configured
+        (True, "foreign"),
+    ],
+    ids=["id-token-unknown-kid", "userinfo-unknown-kid", "no-kid-among-two", "next-key-not-configured", "foreign"],
+)
+def test_a_token_encrypted_to_a_key_the_client_does_not_hold_is_refused_without_a_session(
+    rotating: bool, encryption: Any
+) -> None:
+    upstream = RotatingSingpassUpstream() if rotating else SingpassUpstream()
+    if encryption == "next":
+        upstream.encrypt_to(KEYS.client_ec_next_decryption)
+    elif encryption == "foreign":
+        upstream.encrypt_to(KEYS.foreign_ec)
+    else:
+        upstream.misbehave(**encryption)
+
+    outcome = upstream.login()
+
+    assert (outcome.error, outcome.sessions, outcome.complaints) == ("invalid_token", 0, ())
+    assert "encrypted to a key this client does not have" in outcome.reason
+
+
+def test_one_decryption_key_decrypts_a_jwe_that_names_no_kid() -> None:
+    upstream = SingpassUpstream().misbehave(id_token=Twist(jwe={"kid": DROP}), userinfo=Twist(jwe={"kid": DROP}))
+
+    assert upstream.login().error is None
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("additional_signing_key_arns", "need private_key_jwt"),
+        ("additional_decryption_key_arns", "need decryption_key_arn"),
+    ],
+)
+def test_an_additional_key_needs_the_key_it_rotates(option: str, message: str) -> None:
+    options = {"issuer": ISSUER, "client_id": "c", "client_secret_arn": "arn:aws:secretsmanager:x:1:secret:s"}
+    entry = ProviderSettings(id="op", type="oidc", name="OP", options={**options, option: [DECRYPTION_ARN]})
+
+    with pytest.raises(ConfigurationError, match=message):
+        parse_config(entry)

@@ -449,7 +449,11 @@ def test_store_pem_explains_a_wrong_secret_or_file(
 
 # -- rotation-plan ---------------------------------------------------------------------------------------
 
-MYINFO_V4 = {"FrontendUrl": "https://app.example", "MyInfoV4ClientId": "c", "MyInfoV4PurposeId": "p"}
+PROVIDER_PARAMETERS = {
+    "myinfo-v4": {"FrontendUrl": "https://app.example", "MyInfoV4ClientId": "c", "MyInfoV4PurposeId": "p"},
+    "singpass": {"FrontendUrl": "https://app.example", "SingpassClientId": "c"},
+}
+"""The least each provider needs for template.yaml to configure it."""
 
 
 def deploys(plan: str) -> list[dict[str, str]]:
@@ -465,44 +469,63 @@ def deploys(plan: str) -> list[dict[str, str]]:
     return overrides
 
 
-def deployed_myinfo_v4(parameters: dict[str, str]) -> dict[str, Any]:
-    """The myinfo-v4 entry of GATEWAY_PROVIDERS that template.yaml gives the functions for ``parameters``."""
+def deployed(provider: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """The ``provider`` entry of GATEWAY_PROVIDERS that template.yaml gives the functions for ``parameters``."""
     physical = {name: {"Ref": name, "Arn": name} for name in TEMPLATE["Resources"]}
     environment = functions(TEMPLATE, Resolver(TEMPLATE, parameters, physical))[0].environment
-    [entry] = [entry for entry in json.loads(environment["GATEWAY_PROVIDERS"]) if entry and entry["id"] == "myinfo-v4"]
+    [entry] = [entry for entry in json.loads(environment["GATEWAY_PROVIDERS"]) if entry and entry["id"] == provider]
     return dict(entry)
 
 
+def published_signing_keys(entry: dict[str, Any]) -> list[str]:
+    return [entry["signing_key_arn"], *entry["additional_signing_key_arns"]]
+
+
 @pytest.mark.parametrize(
-    ("use", "parameter", "published"),
+    ("provider", "use", "parameter", "published"),
     [
-        ("sig", "MyInfoV4SigningKeyArn", lambda e: [e["signing_key_arn"], *e["additional_signing_key_arns"]]),
-        ("enc", "MyInfoV4DecryptionKeyArn", lambda e: e["decryption_key_arns"]),
+        ("myinfo-v4", "sig", "MyInfoV4SigningKeyArn", published_signing_keys),
+        ("myinfo-v4", "enc", "MyInfoV4DecryptionKeyArn", lambda e: e["decryption_key_arns"]),
+        ("singpass", "sig", "SingpassSigningKeyArn", published_signing_keys),
+        (
+            "singpass",
+            "enc",
+            "SingpassDecryptionKeyArn",
+            lambda e: [e["decryption_key_arn"], *e["additional_decryption_key_arns"]],
+        ),
     ],
 )
-def test_the_myinfo_v4_plan_publishes_the_new_key_a_deploy_before_using_it(
-    cli: Any, use: str, parameter: str, published: Any
+def test_a_zero_downtime_plan_publishes_the_new_key_a_deploy_before_using_it(
+    cli: Any, provider: str, use: str, parameter: str, published: Any
 ) -> None:
-    result = cli("rotation-plan", "--provider", "myinfo-v4", "--use", use, "--current", CURRENT, "--next", NEXT)
+    result = cli("rotation-plan", "--provider", provider, "--use", use, "--current", CURRENT, "--next", NEXT)
     assert result.status == 0
 
-    parameters = {**MYINFO_V4, parameter: CURRENT}
+    parameters = {**PROVIDER_PARAMETERS[provider], parameter: CURRENT}
     stages = []
     for overrides in deploys(result.out):
         parameters.update(overrides)  # sam deploy: every parameter not named keeps its deployed value
-        stages.append(published(deployed_myinfo_v4(parameters)))
+        stages.append(published(deployed(provider, parameters)))
 
     assert stages == [[CURRENT, NEXT], [NEXT, CURRENT], [NEXT]]  # the first key is the one used (sig) or
-    # the one MyInfo encrypts to (enc); the other is published and, for enc, still accepted
+    # the configured one (enc); the other is published and, for enc, still accepted
+    assert "NOT zero-downtime" not in result.out
+    assert f"/.well-known/jwks/{provider} lists the kid" in result.out
 
 
-def test_a_plan_without_a_second_published_key_says_it_is_not_zero_downtime(cli: Any) -> None:
-    result = cli("rotation-plan", "--provider", "singpass", "--use", "sig", "--current", CURRENT, "--next", NEXT,
+@pytest.mark.parametrize(
+    ("provider", "use", "parameter"),
+    [("sgid", "enc", "SgidDecryptionKeyArn"), ("myinfo-v3", "sig", "MyInfoV3SigningKeyArn")],
+)
+def test_a_plan_without_a_second_published_key_says_it_is_not_zero_downtime(
+    cli: Any, provider: str, use: str, parameter: str
+) -> None:
+    result = cli("rotation-plan", "--provider", provider, "--use", use, "--current", CURRENT, "--next", NEXT,
                  "--stack-name", "gateway")  # fmt: skip
 
     assert result.status == 0
     assert "NOT zero-downtime" in result.out
-    assert deploys(result.out) == [{"SingpassSigningKeyArn": NEXT}]
+    assert deploys(result.out) == [{parameter: NEXT}]
     assert "sam deploy --stack-name gateway " in result.out
     assert f"aws kms disable-key --key-id {CURRENT}" in result.out
 

@@ -48,6 +48,7 @@ def test_each_route_of_the_contract_goes_to_its_function() -> None:
         "OPTIONS /api/providers": "SessionFunction",
         "GET /.well-known/jwks.json": "JwksFunction",
         "GET /.well-known/jwks/{provider}": "JwksFunction",
+        "GET /api/openapi.json": "OpenApiFunction",
     }
 
 
@@ -69,6 +70,7 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
 
 def test_functions_get_only_the_aws_actions_they_use() -> None:
     table, session_key = {PHYSICAL["Table"]["Arn"]}, {PHYSICAL["SessionKey"]["Arn"]}
+    assert "Policies" not in RESOURCES["OpenApiFunction"]["Properties"]  # a static document: no AWS access at all
     assert grants("LoginFunction", PARAMETERS) == {"dynamodb:PutItem": table, "dynamodb:DeleteItem": table}
     assert grants("SessionFunction", PARAMETERS) == {
         "dynamodb:GetItem": table,
@@ -167,7 +169,9 @@ def test_a_singpass_deployment_creates_its_keys_and_references_them() -> None:
         "issuer": "https://id.singpass.gov.sg/fapi",
         "client_id": "sp-client",
         "signing_key_arn": PHYSICAL["SingpassSigningKey"]["Arn"],
+        "additional_signing_key_arns": [],
         "decryption_key_arn": PHYSICAL["SingpassDecryptionKey"]["Arn"],
+        "additional_decryption_key_arns": [],
         "scopes": ["openid", "name"],
     }
     assert RESOURCES["SingpassSigningKey"]["Properties"]["KeySpec"] == "ECC_NIST_P256"
@@ -184,6 +188,27 @@ def test_singpass_keys_are_reachable_only_for_their_one_operation() -> None:
     assert "kms:Decrypt" not in callback
     assert grants("JwksFunction", SINGPASS)["kms:GetPublicKey"] == {signing, decryption}
     assert grants("JwksFunction", PARAMETERS) == {}  # without Singpass it reads no key at all
+
+
+def test_singpass_keys_being_rotated_are_published_accepted_and_granted() -> None:
+    keys = [f"arn:aws:kms:ap-southeast-1:1:key/{name}" for name in ("sig", "sig-next", "enc", "enc-next", "enc-old")]
+    parameters = {
+        **SINGPASS,
+        "SingpassSigningKeyArn": keys[0],
+        "SingpassAdditionalSigningKeyArns": keys[1],
+        "SingpassDecryptionKeyArn": keys[2],
+        "SingpassAdditionalDecryptionKeyArns": f"{keys[3]},{keys[4]}",
+    }
+    [_, _, singpass, _, _] = providers_json(parameters)
+    assert singpass["signing_key_arn"] == keys[0]
+    assert singpass["additional_signing_key_arns"] == [keys[1]]
+    assert singpass["decryption_key_arn"] == keys[2]
+    assert singpass["additional_decryption_key_arns"] == keys[3:]
+    for function in ("LoginFunction", "CallbackFunction", "SessionFunction"):
+        assert grants(function, parameters)["kms:Sign"] == {keys[0]}  # an additional key never signs
+    for function in ("CallbackFunction", "SessionFunction"):  # a refresh may bring a new encrypted ID token
+        assert grants(function, parameters)["kms:DeriveSharedSecret"] == set(keys[2:])
+    assert grants("JwksFunction", parameters)["kms:GetPublicKey"] == set(keys)
 
 
 MYINFO_V3 = {

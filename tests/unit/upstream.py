@@ -172,12 +172,24 @@ class _Keys:
     def client_ec_decryption(self) -> ec.EllipticCurvePrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
 
+    @functools.cached_property
+    def client_ec_next_signing(self) -> ec.EllipticCurvePrivateKey:
+        """The gateway's next signing key while one rotates: published, never used to sign."""
+        return ec.generate_private_key(ec.SECP256R1())
+
+    @functools.cached_property
+    def client_ec_next_decryption(self) -> ec.EllipticCurvePrivateKey:
+        """The gateway's next decryption key while one rotates: published, and accepted."""
+        return ec.generate_private_key(ec.SECP256R1())
+
 
 KEYS = _Keys()
 SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-secret"
 RSA_KEY_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-rsa"
 EC_SIGNING_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-ec-signing"
 EC_DECRYPTION_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-ec-decryption"
+EC_NEXT_SIGNING_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-ec-next-signing"
+EC_NEXT_DECRYPTION_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:client-ec-next-decryption"
 
 
 # -- JOSE building blocks ----------------------------------------------------------------------------------------
@@ -507,6 +519,8 @@ class Upstream:
             RSA_KEY_ARN: pem(KEYS.client_rsa),
             EC_SIGNING_ARN: pem(KEYS.client_ec_signing),
             EC_DECRYPTION_ARN: pem(KEYS.client_ec_decryption),
+            EC_NEXT_SIGNING_ARN: pem(KEYS.client_ec_next_signing),
+            EC_NEXT_DECRYPTION_ARN: pem(KEYS.client_ec_next_decryption),
         }
 
     def make_signings(self) -> dict[str, Signing]:
@@ -881,8 +895,16 @@ class SingpassUpstream(Upstream):
         }
 
     def make_encryptions(self) -> dict[str, Encryption]:
-        recipient = ECKey.import_key(KEYS.client_ec_decryption.public_key())
-        header = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "kid": thumbprint(KEYS.client_ec_decryption.public_key())}
+        return self.encryptions_to(KEYS.client_ec_decryption)
+
+    def encrypt_to(self, key: ec.EllipticCurvePrivateKey) -> None:
+        """Encrypt the ID token and userinfo to ``key`` from now on, named by its kid (the RFC 7638 thumbprint
+        the gateway publishes for a PEM key), as Singpass does once its copy of the client JWKS lists it."""
+        self.encryptions = self.encryptions_to(key)
+
+    def encryptions_to(self, key: ec.EllipticCurvePrivateKey) -> dict[str, Encryption]:
+        recipient = ECKey.import_key(key.public_key())
+        header = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "kid": thumbprint(key.public_key())}
         return {artifact: Encryption(recipient, header) for artifact in ("id_token", "userinfo")}
 
     @property
@@ -1112,6 +1134,15 @@ class MyInfoV4Upstream(Upstream):
             "name": {"value": PERSON_NAME, "source": "1"},
         }  # fmt: skip
         return self.jose_answer("person", person, "application/jose")
+
+
+class RotatingSingpassUpstream(SingpassUpstream):
+    """Singpass while the gateway's keys rotate: a next signing key and a next decryption key are configured as
+    additional keys (published; the decryption key also accepted) next to the current ones."""
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "additional_signing_key_arns": [EC_NEXT_SIGNING_ARN],
+                "additional_decryption_key_arns": [EC_NEXT_DECRYPTION_ARN]}  # fmt: skip
 
 
 UPSTREAMS: dict[str, type[Upstream]] = {

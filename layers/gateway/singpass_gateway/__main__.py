@@ -1,4 +1,5 @@
-"""``python -m singpass_gateway keys …``: operator commands, run from a workstation, never by a handler."""
+"""``python -m singpass_gateway keys …`` and ``… openapi``: operator commands, run from a workstation, never by a
+handler."""
 
 import sys
 

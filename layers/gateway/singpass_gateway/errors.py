@@ -51,6 +51,14 @@ class CsrfRejected(GatewayError):
     status = 403
 
 
+class ServiceUnavailable(GatewayError):
+    """An AWS service the gateway stands on (DynamoDB, KMS, Secrets Manager) failed or throttled: nobody's
+    mistake, and the request can be tried again later. One code for all of them: which one is for the logs."""
+
+    code = "service_unavailable"
+    status = 503
+
+
 class LoginError(GatewayError):
     """A login that failed at the callback; the browser is redirected with ``?error=<code>``."""
 

@@ -15,7 +15,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -291,6 +291,17 @@ def jwe_key_id(token: str) -> str | None:
         _reject("unreadable JWE header")
     kid = header.get("kid") if isinstance(header, dict) else None
     return kid if isinstance(kid, str) else None
+
+
+def decryption_key_for(token: str, keys: Sequence[PrivateKey]) -> PrivateKey:
+    """The gateway key a compact JWE is encrypted to, by the ``kid`` its header names; without a kid, the only
+    key there is. Several keys are configured while one rotates, and the provider may encrypt to any key it read
+    in the client JWKS, so each is accepted; a kid none of them has is refused, and nothing is guessed."""
+    kid = jwe_key_id(token)
+    candidates = [key for key in keys if kid is None or key.key_id == kid]
+    if len(candidates) != 1:
+        _reject("encrypted to a key this client does not have (or names none among several)")
+    return candidates[0]
 
 
 def decrypt_with_symmetric_jwk(token: str, jwk: Mapping[str, Any], algorithms: Collection[str]) -> bytes:

@@ -5,7 +5,8 @@ KeySpec, a 1024-bit RSA key or a kid that differs from the gateway's only shows 
 commands create keys of exactly the spec each provider needs, print the client JWKS through the gateway's own
 ``published_jwk`` (so every kid is the one the deployed gateway publishes), sign MyInfo v3 certificates through
 the key interface (inside KMS for a KMS key), check PEMs before they reach Secrets Manager, and print key
-rotations as the ``sam deploy`` commands to run.
+rotations as the ``sam deploy`` commands to run. (Its parser is the package's one command line, so it also offers
+``openapi``, which prints the HTTP contract of contract.py.)
 
 No Lambda handler imports this module, and it imports boto3 and cryptography only inside commands. Expected
 failures (a wrong key, missing credentials, an unreadable PEM) are one line on stderr and exit status 1.
@@ -82,14 +83,11 @@ KEY_ROLES: dict[tuple[str, str], KeyRole] = {
     ),
     ("singpass", "sig"): KeyRole(
         "ECC_NIST_P256", "SIGN_VERIFY", "signs Singpass client assertions (ES256)", "SingpassSigningKeyArn",
-        switch_caveat="Singpass may refuse assertions signed by the new key until it fetches the JWKS again ("
-        + _JWKS_CACHE_NOTE.format(provider="Singpass") + "); deploy at a quiet time.",
+        additional_parameter="SingpassAdditionalSigningKeyArns",
     ),
     ("singpass", "enc"): KeyRole(
         "ECC_NIST_P256", "KEY_AGREEMENT", "Singpass encrypts ID tokens and userinfo to it (ECDH-ES)",
-        "SingpassDecryptionKeyArn",
-        switch_caveat="Singpass encrypts to the key in its cached copy of the JWKS, so logins fail until it "
-        "fetches the JWKS again (" + _JWKS_CACHE_NOTE.format(provider="Singpass") + "); deploy at a quiet time.",
+        "SingpassDecryptionKeyArn", additional_parameter="SingpassAdditionalDecryptionKeyArns",
     ),
     ("myinfo-v3", "sig"): KeyRole(
         "RSA_2048", "SIGN_VERIFY", "signs MyInfo v3 PKI_SIGN headers (RS256)", "MyInfoV3SigningKeyArn",
@@ -537,9 +535,18 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def print_openapi(arguments: argparse.Namespace) -> None:
+    """Not a key command: the package has one command line, and this parser is it."""
+    from .contract import print_document
+
+    print_document()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m singpass_gateway", description="singpass-gateway operator tools")
     groups = parser.add_subparsers(title="command groups", required=True)
+    openapi = groups.add_parser("openapi", help="print the HTTP contract as an OpenAPI 3.1 document (contract.py)")
+    openapi.set_defaults(run=print_openapi)
     keys = groups.add_parser("keys", help="create, publish, certify, store and rotate the gateway's keys")
     commands = keys.add_subparsers(title="commands", required=True)
 

@@ -28,14 +28,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from . import aws
-from .errors import GatewayError
+from .errors import ServiceUnavailable
 
 
-class SealingUnavailable(GatewayError):
+class SealingUnavailable(ServiceUnavailable):
     """KMS failed, or a sealed grant did not open (tampered, or moved from another session)."""
-
-    code = "service_unavailable"
-    status = 503
 
 
 Purpose = Literal["login", "session"]

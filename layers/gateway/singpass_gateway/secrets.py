@@ -13,18 +13,15 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import GatewayError
+from .errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
-class SecretUnavailable(GatewayError):
+class SecretUnavailable(ServiceUnavailable):
     """A secret could not be read (missing, access denied, throttled, service error): the login can be tried
     again later, like any other AWS service failing."""
-
-    code = "service_unavailable"
-    status = 503
 
 
 class SecretCache:

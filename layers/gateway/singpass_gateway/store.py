@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
-from .errors import GatewayError, InvalidState, LoginExpired
+from .errors import GatewayError, InvalidState, LoginExpired, ServiceUnavailable
 from .observability import logger
 from .sealing import Purpose, SealBroken, open_for, seal_for
 
@@ -24,11 +24,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 
-class StoreUnavailable(GatewayError):
+class StoreUnavailable(ServiceUnavailable):
     """DynamoDB failed or throttled beyond botocore's retries."""
-
-    code = "service_unavailable"
-    status = 503
 
 
 def digest(secret: str) -> str:

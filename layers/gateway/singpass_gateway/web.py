@@ -25,10 +25,10 @@ CSRF_HEADER = "x-csrf"
 """A custom header a cross-site form or image cannot send; fetch from another origin needs a CORS preflight."""
 PREFLIGHT_MAX_AGE_SECONDS = 600
 """How long a browser may reuse a CORS preflight answer (Chromium caps it at 7200)."""
-_CORS_METHODS = frozenset({"GET", "POST"})
-_CORS_REQUEST_HEADERS = frozenset({CSRF_HEADER, "content-type"})
+CORS_METHODS = frozenset({"GET", "POST"})
+CORS_REQUEST_HEADERS = frozenset({CSRF_HEADER, "content-type"})
 
-_SECURITY_HEADERS = {
+SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
@@ -89,27 +89,32 @@ def expire_cookie(name: str) -> str:
 def json_response(status: int, body: object, cookies: Sequence[str] = ()) -> Response:
     return {
         "statusCode": status,
-        "headers": {**_SECURITY_HEADERS, "Content-Type": "application/json"},
+        "headers": {**SECURITY_HEADERS, "Content-Type": "application/json"},
         "cookies": list(cookies),
         "body": json.dumps(body, separators=(",", ":")),
     }
 
 
 def public_json(body: object, max_age: int) -> Response:
-    """A JSON document anyone may fetch and cache (the client JWKS)."""
+    """A JSON document anyone may fetch and cache (the client JWKS, the OpenAPI document): the security headers
+    but a public ``Cache-Control``."""
     return {
         "statusCode": 200,
-        "headers": {"Cache-Control": f"public, max-age={max_age}", "Content-Type": "application/json"},
+        "headers": {
+            **SECURITY_HEADERS,
+            "Cache-Control": f"public, max-age={max_age}",
+            "Content-Type": "application/json",
+        },
         "body": json.dumps(body, separators=(",", ":")),
     }
 
 
 def redirect(location: str, cookies: Sequence[str] = ()) -> Response:
-    return {"statusCode": 302, "headers": {**_SECURITY_HEADERS, "Location": location}, "cookies": list(cookies)}
+    return {"statusCode": 302, "headers": {**SECURITY_HEADERS, "Location": location}, "cookies": list(cookies)}
 
 
 def no_content(cookies: Sequence[str] = ()) -> Response:
-    return {"statusCode": 204, "headers": dict(_SECURITY_HEADERS), "cookies": list(cookies)}
+    return {"statusCode": 204, "headers": dict(SECURITY_HEADERS), "cookies": list(cookies)}
 
 
 def error_response(error: GatewayError, cookies: Sequence[str] = ()) -> Response:
@@ -164,15 +169,15 @@ def _preflight(request: Request, origin: str | None) -> Response:
     """Grant a CORS preflight for the methods and headers the data routes use, or refuse it."""
     method = request.headers.get("access-control-request-method", "")
     asked = {name.strip().lower() for name in request.headers.get("access-control-request-headers", "").split(",")}
-    if origin is None or method not in _CORS_METHODS or not asked - {""} <= _CORS_REQUEST_HEADERS:
+    if origin is None or method not in CORS_METHODS or not asked - {""} <= CORS_REQUEST_HEADERS:
         return error_response(CsrfRejected("preflight for a method or header the API does not use"))
     headers = {
         **_cors_headers(origin),
-        "Access-Control-Allow-Methods": ", ".join(sorted(_CORS_METHODS)),
+        "Access-Control-Allow-Methods": ", ".join(sorted(CORS_METHODS)),
         "Access-Control-Allow-Headers": "X-CSRF, Content-Type",
         "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
     }
-    return {"statusCode": 204, "headers": {**_SECURITY_HEADERS, **headers}, "cookies": []}
+    return {"statusCode": 204, "headers": {**SECURITY_HEADERS, **headers}, "cookies": []}
 
 
 def _cors_headers(origin: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from ..errors import ConfigurationError, GatewayError
+from ..errors import ConfigurationError, GatewayError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -22,12 +22,9 @@ SigningAlgorithm = Literal["ES256", "RS256"]
 """JWS algorithms the gateway signs with (client assertions): ECDSA P-256 or RSASSA-PKCS1-v1_5, SHA-256."""
 
 
-class KeyUnavailable(GatewayError):
+class KeyUnavailable(ServiceUnavailable):
     """The key service failed or refused (KMS throttled, erring, or the key disabled); not the provider's fault,
     and not a bug: the login can be tried again later."""
-
-    code = "service_unavailable"
-    status = 503
 
 
 class DecryptionFailed(GatewayError):

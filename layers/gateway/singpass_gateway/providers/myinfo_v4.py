@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from ..jose import IdTokenPolicy
-    from ..keys import PrivateKey
 
 ENVIRONMENTS = {
     "production": (
@@ -200,18 +199,9 @@ class MyInfoV4Provider:
         myinfo.raise_for_status(response, "person")
         token = myinfo.compact_jwe(response)
         limit = jose.MAX_DOCUMENT_BYTES
-        signed = jose.decrypt_nested_jws(token, self._decryption_key_for(token), PERSON_JWE_ALGORITHMS, limit)
+        key = jose.decryption_key_for(token, self._decryption_keys)
+        signed = jose.decrypt_nested_jws(token, key, PERSON_JWE_ALGORITHMS, limit)
         return jose.verify_signed_jwt(signed, self._policy(self._myinfo_jwks_url), self._toolkit.jwks, limit)
-
-    def _decryption_key_for(self, token: str) -> PrivateKey:
-        """The encryption key the JWE names by ``kid``; without a kid, the only one there is."""
-        from .. import jose
-
-        kid = jose.jwe_key_id(token)
-        candidates = [key for key in self._decryption_keys if kid is None or key.key_id == kid]
-        if len(candidates) != 1:
-            raise InvalidToken("the person data is encrypted to a key this client does not have (or names none)")
-        return candidates[0]
 
     def _policy(self, jwks_url: str) -> IdTokenPolicy:
         from .. import jose

@@ -56,7 +56,7 @@ OPTIONS = {
     "assertion_algorithm", "scopes", "id_token_algorithms", "discovery", "authorization_endpoint", "token_endpoint",
     "userinfo_endpoint", "jwks_uri", "pushed_authorization_request_endpoint", "pushed_authorization",
     "dpop", "decryption_key_arn", "encryption_algorithms", "person_claim", "authorization_params", "userinfo",
-    "revocation_endpoint", "signed_userinfo",
+    "revocation_endpoint", "signed_userinfo", "additional_signing_key_arns", "additional_decryption_key_arns",
 }  # fmt: skip
 
 
@@ -81,6 +81,9 @@ class OidcConfig:
     client_auth: str
     client_secret_arn: str | None
     signing_key_arn: str | None
+    additional_signing_key_arns: tuple[str, ...]
+    """Published in the client JWKS but never used to sign: the next key before the switch to it, or the previous
+    one until the provider's JWKS cache forgets it (rotation without downtime)."""
     assertion_audience: str
     assertion_algorithm: SigningAlgorithm
     scopes: tuple[str, ...]
@@ -95,6 +98,9 @@ class OidcConfig:
     dpop: bool
     decryption_key_arn: str | None
     """When set, ID tokens must arrive encrypted to this key; userinfo may too."""
+    additional_decryption_key_arns: tuple[str, ...]
+    """Published and accepted too (the JWE's ``kid`` picks the key): the provider may encrypt to any key of the
+    JWKS it last read, so the next and the previous key decrypt while one rotates."""
     encryption_algorithms: tuple[str, ...]
     person_claim: str | None
     """A claim holding MyInfo-shaped person data (Singpass: ``person_info``); None: the claims themselves."""
@@ -115,6 +121,12 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
     client_auth = options.choice("client_auth", CLIENT_AUTH_METHODS, "client_secret_basic")
     private_key_jwt = client_auth == "private_key_jwt"
     has_decryption_key = entry.options.get("decryption_key_arn") is not None
+    additional_signing = options.arns("additional_signing_key_arns", required=False)
+    additional_decryption = options.arns("additional_decryption_key_arns", required=False)
+    if additional_signing and not private_key_jwt:
+        raise ConfigurationError(f"provider {entry.id}: additional_signing_key_arns need private_key_jwt")
+    if additional_decryption and not has_decryption_key:
+        raise ConfigurationError(f"provider {entry.id}: additional_decryption_key_arns need decryption_key_arn")
     par = entry.options.get("pushed_authorization")
     issuer = options.string("issuer")
     base_url(issuer, f"provider {entry.id}: 'issuer'")  # checks the scheme; the issuer itself is kept exactly
@@ -124,6 +136,7 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
         client_auth=client_auth,
         client_secret_arn=None if private_key_jwt else options.arn("client_secret_arn"),
         signing_key_arn=options.arn("signing_key_arn") if private_key_jwt else None,
+        additional_signing_key_arns=additional_signing,
         assertion_audience=options.choice("assertion_audience", ("issuer", "token_endpoint"), "token_endpoint"),
         assertion_algorithm=cast(
             "SigningAlgorithm", options.choice("assertion_algorithm", ("ES256", "RS256"), "ES256")
@@ -137,6 +150,7 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
         pushed_authorization=None if par is None else options.boolean("pushed_authorization", False),
         dpop=options.boolean("dpop", False),
         decryption_key_arn=options.arn("decryption_key_arn") if has_decryption_key else None,
+        additional_decryption_key_arns=additional_decryption,
         encryption_algorithms=options.strings("encryption_algorithms", ENCRYPTION_ALGORITHMS),
         person_claim=options.string("person_claim") if entry.options.get("person_claim") is not None else None,
     )
@@ -163,7 +177,12 @@ class OidcProvider:
         self._toolkit = toolkit
         self._config = config
         self._signing_key = toolkit.key(config.signing_key_arn) if config.signing_key_arn else None
-        self._decryption_key = toolkit.key(config.decryption_key_arn) if config.decryption_key_arn else None
+        # The configured key first, then those being introduced or retired (published; for decryption, accepted).
+        self._published_signing_keys = (
+            [self._signing_key, *map(toolkit.key, config.additional_signing_key_arns)] if self._signing_key else []
+        )
+        decryption_arns = [config.decryption_key_arn] if config.decryption_key_arn else []
+        self._decryption_keys = [toolkit.key(arn) for arn in [*decryption_arns, *config.additional_decryption_key_arns]]
         self._discovered: tuple[Endpoints, float] | None = None
         self._dpop_nonces: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -206,7 +225,7 @@ class OidcProvider:
         dpop_key = jose.dpop_key_from_text(callback.remembered["dpop_key"]) if self._config.dpop else None
         tokens = self._exchange_code(callback, endpoints, dpop_key)
         policy = self._policy(endpoints)
-        id_token = self._signed_form(tokens["id_token"], required_encryption=self._decryption_key is not None)
+        id_token = self._signed_form(tokens["id_token"], required_encryption=bool(self._decryption_keys))
         claims = jose.verify_id_token(
             id_token, policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
         )
@@ -269,7 +288,7 @@ class OidcProvider:
     def _check_refreshed_id_token(self, tokens: dict[str, Any], sub: str, endpoints: Endpoints, now: int) -> None:
         from .. import jose
 
-        id_token = self._signed_form(tokens["id_token"], required_encryption=self._decryption_key is not None)
+        id_token = self._signed_form(tokens["id_token"], required_encryption=bool(self._decryption_keys))
         claims = jose.verify_signed_jwt(id_token, self._policy(endpoints), self._toolkit.jwks)
         jose.check_id_token_claims(claims, self._policy(endpoints), nonce=None, now=now)
         if claims.get("sub") != sub:
@@ -286,15 +305,13 @@ class OidcProvider:
         )
 
     def client_jwks(self) -> list[dict[str, Any]]:
-        """The public keys this client signs and decrypts with, as registered with the provider."""
+        """The public keys this client signs and decrypts with, as registered with the provider: the signing key
+        and the encryption key, each followed by the keys being introduced or retired."""
         from .. import jose
 
-        published = []
-        signing = (self._signing_key, "sig", self._config.assertion_algorithm)
-        for key, use, alg in (signing, (self._decryption_key, "enc", "ECDH-ES+A256KW")):
-            if key is not None:
-                published.append(jose.published_jwk(key, use, alg))
-        return published
+        alg = self._config.assertion_algorithm
+        signing = [jose.published_jwk(key, "sig", alg) for key in self._published_signing_keys]
+        return signing + [jose.published_jwk(key, "enc", "ECDH-ES+A256KW") for key in self._decryption_keys]
 
     # -- the steps --------------------------------------------------------------------------------------
 
@@ -411,10 +428,11 @@ class OidcProvider:
         if not isinstance(token, str):
             raise InvalidToken("token is not a string")
         if token.count(".") == 4:
-            if self._decryption_key is None:
+            if not self._decryption_keys:
                 raise InvalidToken("an encrypted token arrived but no decryption key is configured")
+            key = jose.decryption_key_for(token, self._decryption_keys)
             limit = max_bytes or 4 * jose.MAX_TOKEN_BYTES
-            return jose.decrypt_nested_jws(token, self._decryption_key, self._config.encryption_algorithms, limit)
+            return jose.decrypt_nested_jws(token, key, self._config.encryption_algorithms, limit)
         if required_encryption:
             raise InvalidToken("the ID token must be encrypted")
         return token

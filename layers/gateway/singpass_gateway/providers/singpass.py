@@ -5,6 +5,11 @@ Singpass requires every app to use it by 31 Dec 2026: PAR, DPoP bound from PAR t
 userinfo as JWE(JWS) carrying ``person_info`` in the MyInfo person schema (never plain JSON, which would be
 person data nobody signed). Endpoints come from discovery.
 Only ``client_id``, ``signing_key_arn``, ``decryption_key_arn`` and ``scopes`` need configuring.
+
+Keys rotate without downtime as MyInfo v4's do: Singpass verifies assertions and encrypts ID tokens and userinfo
+with the keys of the client JWKS it last fetched, so the next key is published first
+(``additional_signing_key_arns`` / ``additional_decryption_key_arns``), then switched to while the old one stays
+published (and, for encryption, accepted), then retired.
 """
 
 from __future__ import annotations
