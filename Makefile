@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install prerequisites dev test bench lint typecheck template unit integration e2e build deploy clean
+.PHONY: install prerequisites dev test bench lint typecheck template unit integration e2e build deploy publish-site clean
 
 install: prerequisites $(VENV)/.installed node_modules/.installed
 
@@ -80,6 +80,11 @@ build: $(VENV)/.installed
 
 deploy: build
 	$(BIN)/sam deploy --guided
+
+# Upload frontend/ to the stack's S3 bucket and invalidate CloudFront (SiteHosting CloudFront). The stack name and
+# region default to samconfig.toml's; STACK=... and REGION=... override them.
+publish-site: $(VENV)/.installed
+	$(BIN)/python -m infra.deploy publish $(if $(STACK),--stack-name $(STACK)) $(if $(REGION),--region $(REGION))
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .bench

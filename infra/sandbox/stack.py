@@ -200,6 +200,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             aws_env["SANDBOX_COUNT_AWS_CALLS"] = "1"
         creator = _ResourceCreator(template, dynamodb_url, moto_url)
         parameters = {
+            # The local server is the one origin CloudFront would be: it serves frontend/ and the API's routes.
+            "SiteHosting": "None",
             "FrontendUrl": web_url,
             "PublicUrl": web_url,
             "AllowedOrigins": SANDBOX_OTHER_FRONTEND,

@@ -155,7 +155,7 @@ def test_every_log_line_of_a_request_carries_that_requests_correlation_id(sandbo
         log.seek(start)
         lines = [json.loads(line) for line in log.read().decode().splitlines() if line.startswith("{")]
 
-    ours = [line for line in lines if line["message"] in ("login started", "login completed")]
+    ours = [line for line in lines if line.get("message") in ("login started", "login completed")]
     assert len(ours) == 6
     assert all(line["level"] in ("INFO", "WARNING", "ERROR") and line["service"] == "singpass-gateway" for line in ours)
     correlation_ids = [line.get("correlation_id") for line in ours]

@@ -29,8 +29,18 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
         log.seek(start)
         text = log.read().decode()
 
-    messages = [json.loads(line)["message"] for line in text.splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    messages = [record["message"] for record in records if "_aws" not in record]
     assert {"login started", "login completed", "login failed"} <= set(messages)  # the capture saw the login
+    metrics = [record for record in records if "_aws" in record]  # CloudWatch EMF documents
+    published = {(name, record.get("provider"), record.get("call")) for record in metrics for name in names(record)}
+    assert {("LoginStarted", provider, None), ("LoginSucceeded", provider, None)} <= published
+    assert ("UpstreamLatency", provider, "token") in published
+    assert ("LoginFailed", provider, None) in published  # the replay: invalid_state
+    for record in metrics:  # every dimension value comes from a closed set
+        assert set(record) - names(record) <= {"_aws", "service", "provider", "call", "error_code", "function_name"}
+        assert record.get("provider", provider) == provider
+        assert record.get("call", "token") in {"discovery", "jwks", "par", "token", "userinfo", "person", "revocation"}
     secrets = {
         "session id": session_id,
         "login cookie": login_cookie,
@@ -50,3 +60,9 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
             assert fragment not in text, f"{name} appears in the logs"
     for marker in ("eyJ", "Bearer ", "DPoP ", "PKI_SIGN", "BEGIN PRIVATE KEY", "/private", '"d":'):
         assert marker not in text, f"{marker!r} appears in the logs"
+
+
+def names(document: dict[str, object]) -> set[str]:
+    """The metric names an EMF document publishes."""
+    directives = document["_aws"]["CloudWatchMetrics"]  # type: ignore[index]
+    return {metric["Name"] for directive in directives for metric in directive["Metrics"]}

@@ -14,6 +14,7 @@ from singpass_gateway.errors import InvalidState, LoginExpired
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.jose import JwksCache
 from singpass_gateway.keys.pem import PemKey
+from singpass_gateway.observability import UpstreamCall
 from singpass_gateway.store import LoginTransaction, Session
 
 
@@ -27,14 +28,18 @@ class FakeHttp:
     def on(self, method: str, url: str, answer: Callable[..., HttpResponse] | HttpResponse) -> None:
         self.routes[(method, url)] = answer if callable(answer) else (lambda **_: answer)
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None, *, single_use: bool = False) -> HttpResponse:
-        return self._answer("GET", url, headers=dict(headers or {}), single_use=single_use)
+    def get(
+        self, url: str, headers: Mapping[str, str] | None = None, *, call: UpstreamCall, single_use: bool = False
+    ) -> HttpResponse:
+        return self._answer("GET", url, call, headers=dict(headers or {}), single_use=single_use)
 
-    def post_form(self, url: str, form: Mapping[str, str], headers: Mapping[str, str] | None = None) -> HttpResponse:
-        return self._answer("POST", url, headers=dict(headers or {}), form=dict(form))
+    def post_form(
+        self, url: str, form: Mapping[str, str], headers: Mapping[str, str] | None = None, *, call: UpstreamCall
+    ) -> HttpResponse:
+        return self._answer("POST", url, call, headers=dict(headers or {}), form=dict(form))
 
-    def _answer(self, method: str, url: str, **request: Any) -> HttpResponse:
-        self.requests.append({"method": method, "url": url, **request})
+    def _answer(self, method: str, url: str, call: UpstreamCall, **request: Any) -> HttpResponse:
+        self.requests.append({"method": method, "url": url, "call": call, **request})
         return self.routes[(method, url)](**request)
 
     def count(self, method: str, url: str) -> int:

@@ -23,6 +23,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from singpass_gateway.errors import GatewayError
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.keys.pem import PemKey
+from singpass_gateway.observability import UpstreamCall
 
 from tests.unit.fakes import FakeHttp, FakeSecrets, FakeToolkit, pem
 from tests.unit.upstream import KEYS, NOW, b64url, public_jwk
@@ -100,11 +101,11 @@ class AnsweringHttp(FakeHttp):
         super().__init__()
         self.fallback = fallback or HttpResponse(404, {}, b"")
 
-    def _answer(self, method: str, url: str, **request: Any) -> HttpResponse:
+    def _answer(self, method: str, url: str, call: UpstreamCall, **request: Any) -> HttpResponse:
         if (method, url) not in self.routes:
-            self.requests.append({"method": method, "url": url, **request})
+            self.requests.append({"method": method, "url": url, "call": call, **request})
             return self.fallback
-        return super()._answer(method, url, **request)
+        return super()._answer(method, url, call, **request)
 
 
 # -- encodings -----------------------------------------------------------------------------------------------

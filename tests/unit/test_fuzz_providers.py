@@ -551,6 +551,7 @@ def load_callback_handler() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("singpass_gateway.flows.gateway", lambda: None)
+        patch.setattr("singpass_gateway.observability.traced", lambda handler: handler)
         spec.loader.exec_module(module)
     return module
 

@@ -1,10 +1,12 @@
 """Settings parsing: defaults, bounds and clear errors that name the problem."""
 
 import json
+from collections.abc import Iterator
 
+import boto3
 import pytest
 from singpass_gateway.errors import ConfigurationError
-from singpass_gateway.settings import load_settings
+from singpass_gateway.settings import load_settings, settings, with_site_url
 
 SGID = {"id": "sgid", "type": "sgid", "name": "sgID", "client_id": "c"}
 
@@ -47,11 +49,18 @@ def test_public_url_decides_the_redirect_uri() -> None:
         ({"GATEWAY_PROVIDERS": json.dumps([SGID, SGID])}, "duplicate"),
         ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "id": "SgID"}])}, "lowercase slug"),
         ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "name": ""}])}, "'name' is required"),
+        ({"GATEWAY_TRACING": "yes"}, "GATEWAY_TRACING must be true or false"),
     ],
 )
 def test_invalid_settings_are_refused_with_a_clear_message(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         load_settings(environ(**overrides))
+
+
+def test_tracing_is_off_unless_switched_on() -> None:
+    assert load_settings(environ()).tracing is False
+    assert load_settings(environ(GATEWAY_TRACING="false")).tracing is False
+    assert load_settings(environ(GATEWAY_TRACING="true")).tracing is True
 
 
 def test_http_is_allowed_for_localhost_only() -> None:
@@ -61,3 +70,46 @@ def test_http_is_allowed_for_localhost_only() -> None:
 def test_null_entries_switch_providers_off() -> None:
     settings = load_settings(environ(GATEWAY_PROVIDERS=json.dumps([None, SGID, None])))
     assert [provider.id for provider in settings.providers] == ["sgid"]
+
+
+SITE_PARAMETER = "/singpass-gateway/stack/site-url"
+
+
+@pytest.fixture
+def site_on_cloudfront(moto: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A container of a stack that hosts the site on its *.cloudfront.net name, as template.yaml configures it:
+    empty URLs in the environment, the site's URL in SSM."""
+    for name, value in {
+        **environ(GATEWAY_FRONTEND_URL="", GATEWAY_PUBLIC_URL=""),
+        "GATEWAY_SITE_URL_PARAMETER": SITE_PARAMETER,
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
+
+
+@pytest.mark.usefixtures("site_on_cloudfront")
+def test_the_site_url_parameter_makes_the_site_the_frontend_and_the_public_url() -> None:
+    boto3.client("ssm").put_parameter(Name=SITE_PARAMETER, Value="https://d1234.cloudfront.net", Type="String")
+    loaded = settings()
+    assert loaded.frontend_url == loaded.public_url == "https://d1234.cloudfront.net"
+    assert (
+        loaded.redirect_uri("sgid", "https://abc.execute-api.example")
+        == "https://d1234.cloudfront.net/auth/sgid/callback"
+    )
+    assert loaded.origin_allowed("https://d1234.cloudfront.net", "https://abc.execute-api.example")
+    assert not loaded.origin_allowed("https://abc.execute-api.example", "https://abc.execute-api.example")
+
+
+@pytest.mark.usefixtures("site_on_cloudfront")
+def test_an_unreadable_site_url_parameter_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match=f"GATEWAY_SITE_URL_PARAMETER {SITE_PARAMETER} cannot be read"):
+        settings()
+
+
+def test_without_the_parameter_the_environment_is_used_as_it_is() -> None:
+    def unreachable(name: str) -> str:
+        raise AssertionError(f"read {name}")
+
+    assert with_site_url(environ(), unreachable) == environ()

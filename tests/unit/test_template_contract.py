@@ -20,8 +20,10 @@ PHYSICAL = {name: {"Ref": f"ref-{name}", "Arn": f"arn:aws:kms:ap-southeast-1:1:k
 
 
 def grants(function: str, parameters: dict[str, str]) -> dict[str, set[str]]:
-    """Action -> resources the function may use them on, with the template's conditions applied."""
-    policies = Resolver(TEMPLATE, parameters, PHYSICAL).resolve(RESOURCES[function]["Properties"]["Policies"])
+    """Action -> resources the function may use them on, with the template's conditions applied, for a site hosted
+    elsewhere (FrontendUrl); tests/unit/infra/test_site_hosting.py covers what same-site hosting adds."""
+    resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **parameters}, PHYSICAL)
+    policies = resolver.resolve(RESOURCES[function]["Properties"]["Policies"])
     allowed: dict[str, set[str]] = {}
     for policy in policies:
         for statement in policy["Statement"]:
@@ -60,6 +62,7 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("singpass_gateway.flows.gateway", lambda: None)
         patch.setattr("singpass_gateway.settings.settings", lambda: None)
+        patch.setattr("singpass_gateway.observability.traced", lambda handler: handler)
         spec.loader.exec_module(module)
     events = RESOURCES["SessionFunction"]["Properties"]["Events"].values()
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events}

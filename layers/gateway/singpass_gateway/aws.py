@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ssm import SSMClient
 
 _CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"})
 """``total_max_attempts`` counts the first attempt too (botocore's ``max_attempts`` would mean 3 retries)."""
@@ -44,4 +45,9 @@ def kms() -> KMSClient:
 
 def secretsmanager() -> SecretsManagerClient:
     client: SecretsManagerClient = _client("secretsmanager")
+    return client
+
+
+def ssm() -> SSMClient:
+    client: SSMClient = _client("ssm")
     return client

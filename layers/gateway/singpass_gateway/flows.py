@@ -2,7 +2,8 @@
 
 State, nonce, PKCE, browser binding, sessions and redirects are handled here once for every provider. Flows
 never parse tokens (providers do, through :mod:`singpass_gateway.jose`) and never format HTTP responses
-(handlers do, through :mod:`singpass_gateway.web`).
+(handlers do, through :mod:`singpass_gateway.web`). Logins are counted here too (started, succeeded, failed by
+stable code), and each provider call is attributed to its provider for the upstream metrics.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from .errors import (
     RefreshRejected,
     UnknownProvider,
 )
-from .observability import log_unexpected, logger
+from .observability import (
+    UNKNOWN_PROVIDER,
+    calls_for,
+    count_login_failed,
+    count_login_started,
+    count_login_succeeded,
+    log_unexpected,
+    logger,
+)
 from .providers import (
     AuthorizationRequest,
     Callback,
@@ -126,16 +135,18 @@ class Gateway:
         provider's redirect to the callback is cross-site and carries none. The callback always issues a new
         session id, so an id planted before login never survives it (no fixation).
         """
-        provider = self._provider(provider_id)
+        provider = self._login_provider(provider_id)
         return_to = safe_return_to(requested_return_to)  # before anything is pushed or stored
+        count_login_started(provider.id)
         now = int(self._clock())
         verifier = secrets.token_urlsafe(64)
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         redirect_uri = self._settings.redirect_uri(provider.id, request_origin)
         try:
-            authorization = provider.authorize(
-                AuthorizationRequest(state, nonce, pkce_challenge(verifier), redirect_uri, now)
-            )
+            with calls_for(provider.id):
+                authorization = provider.authorize(
+                    AuthorizationRequest(state, nonce, pkce_challenge(verifier), redirect_uri, now)
+                )
             txn = LoginTransaction(
                 state=state,
                 provider_id=provider.id,
@@ -164,10 +175,11 @@ class Gateway:
         binding: str | None,
     ) -> CompletedLogin:
         """Finish a login exactly once; on any failure raise LoginFailed and store nothing."""
-        provider = self._provider(provider_id)
+        provider = self._login_provider(provider_id)
         txn = self._consume(provider.id, params, binding)
         try:
-            identity = provider.complete(self._callback(txn, params))
+            with calls_for(provider.id):
+                identity = provider.complete(self._callback(txn, params))
             session_id = secrets.token_urlsafe(32)
             now = int(self._clock())
             sealed = None
@@ -191,6 +203,7 @@ class Gateway:
             log_unexpected(error)
             raise self._failed(provider.id, GatewayError("unexpected error"), txn.return_to, consumed=True) from None
         logger.info("login completed", extra={"provider": provider.id})
+        count_login_succeeded(provider.id)
         return CompletedLogin(
             location=self._frontend(txn.return_to),
             session_id=session_id,
@@ -223,7 +236,8 @@ class Gateway:
         provider = self._providers.get(session.provider_id) if session else None
         if session and session.sealed_grant and self._sealer and isinstance(provider, Refreshes):
             try:
-                provider.revoke(self._sealer.unseal(session.sealed_grant, digest(session_id)))
+                with calls_for(provider.id):
+                    provider.revoke(self._sealer.unseal(session.sealed_grant, digest(session_id)))
             except GatewayError as error:  # logging out must work even when the provider is down
                 logger.warning("revocation failed", extra={"provider": provider.id, "detail": error.detail})
         self._store.delete_session(session_id)
@@ -243,7 +257,8 @@ class Gateway:
             return session
         session, context = leased, digest(session_id)
         try:
-            refreshed = provider.refresh(self._sealer.unseal(leased.sealed_grant, context), now)
+            with calls_for(provider.id):
+                refreshed = provider.refresh(self._sealer.unseal(leased.sealed_grant, context), now)
         except RefreshRejected:
             self._store.delete_session(session_id)
             logger.info("session ended: refresh refused", extra={"provider": provider.id})
@@ -263,6 +278,15 @@ class Gateway:
         if provider is None:
             raise UnknownProvider(f"no provider {provider_id[:40]!r}")
         return provider
+
+    def _login_provider(self, provider_id: str) -> Provider:
+        """The provider a login or callback names; a name no provider has counts as a failed login of the
+        ``unknown`` provider, so that text from the URL never becomes a metric dimension."""
+        try:
+            return self._provider(provider_id)
+        except UnknownProvider as error:
+            count_login_failed(UNKNOWN_PROVIDER, error.code)
+            raise
 
     def _consume(self, provider_id: str, params: Mapping[str, str], binding: str | None) -> LoginTransaction:
         state = params.get("state", "")
@@ -307,6 +331,7 @@ class Gateway:
         logger.warning(
             "login failed", extra={"provider": provider_id, "error_code": error.code, "detail": error.detail}
         )
+        count_login_failed(provider_id, error.code)
         return LoginFailed(error, self._frontend(with_error(return_to, error.code)), consumed)
 
     def _frontend(self, path: str) -> str:

@@ -101,7 +101,7 @@ class JwksCache:
         return keys
 
     def _fetch(self, url: str) -> list[JwksKey]:
-        response = self._http.get(url)
+        response = self._http.get(url, call="jwks")
         if response.status != 200:
             raise ProviderUnavailable(f"JWKS answered HTTP {response.status}")
         document = response.json()

@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +55,8 @@ class Settings:
     allowed_origins: frozenset[str] = frozenset()
     """Browser origins that may call the data routes with credentials (CORS): the frontend's own origin plus
     ``GATEWAY_ALLOWED_ORIGINS``. Requests from any other origin are refused."""
+    tracing: bool = False
+    """X-Ray traces of handlers and their provider and AWS calls; off, the X-Ray SDK is never imported."""
 
     def origin_allowed(self, origin: str, request_origin: str) -> bool:
         """Whether a request's ``Origin`` header names a site allowed to use the API: a configured frontend
@@ -69,7 +71,33 @@ class Settings:
 @functools.cache
 def settings() -> Settings:
     """The container's settings (parsed on first use, then reused by every invocation)."""
-    return load_settings(os.environ)
+    return load_settings(with_site_url(os.environ, _ssm_parameter))
+
+
+def with_site_url(environ: Mapping[str, str], read_parameter: Callable[[str], str]) -> Mapping[str, str]:
+    """The environment with the frontend and public URL read from ``GATEWAY_SITE_URL_PARAMETER``, if it is set.
+
+    A stack that serves the site through CloudFront on the distribution's own ``*.cloudfront.net`` name cannot put
+    that name in the functions' environment (the distribution depends on the API, which depends on the functions),
+    so template.yaml stores it in an SSM parameter and names the parameter: one read per container.
+    """
+    name = environ.get("GATEWAY_SITE_URL_PARAMETER", "").strip()
+    if not name:
+        return environ
+    site_url = read_parameter(name)
+    return {**environ, "GATEWAY_FRONTEND_URL": site_url, "GATEWAY_PUBLIC_URL": site_url}
+
+
+def _ssm_parameter(name: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import aws
+
+    try:
+        value: str = aws.ssm().get_parameter(Name=name)["Parameter"]["Value"]
+    except (BotoCoreError, ClientError) as error:
+        raise ConfigurationError(f"GATEWAY_SITE_URL_PARAMETER {name} cannot be read: {type(error).__name__}") from None
+    return value
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -92,6 +120,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         refresh_after_seconds=_int(environ, "GATEWAY_REFRESH_AFTER_SECONDS", 0, minimum=0),
         providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS")),
         allowed_origins=frozenset({origin_of(frontend_url), *_origins(environ, "GATEWAY_ALLOWED_ORIGINS")}),
+        tracing=_flag(environ, "GATEWAY_TRACING"),
     )
 
 
@@ -145,6 +174,14 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    """``true`` or ``false`` (the default when unset); anything else is a mistake worth refusing at start-up."""
+    raw = environ.get(name, "").strip().lower()
+    if raw not in ("", "true", "false"):
+        raise ConfigurationError(f"{name} must be true or false")
+    return raw == "true"
 
 
 def _origins(environ: Mapping[str, str], name: str) -> list[str]:

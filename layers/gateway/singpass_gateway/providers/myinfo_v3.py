@@ -170,7 +170,7 @@ class MyInfoV3Provider:
         headers = {"Cache-Control": "no-cache"}
         if self._signing_key is not None:
             headers["Authorization"] = self._pki_sign(self._signing_key, "POST", url, form)
-        response = self._toolkit.http.post_form(url, form, headers=headers)
+        response = self._toolkit.http.post_form(url, form, headers=headers, call="token")
         myinfo.raise_for_status(response, "token")
         token: str = oauth.token_response(response, require_id_token=False)["access_token"]
         return token
@@ -205,7 +205,8 @@ class MyInfoV3Provider:
         if self._signing_key is not None:
             authorization = f"{self._pki_sign(self._signing_key, 'GET', url, query)},{authorization}"
         headers = {"Authorization": authorization, "Cache-Control": "no-cache"}
-        response = self._toolkit.http.get(f"{url}?{_query(query)}", headers=headers, single_use=True)  # its nonce
+        # single use: the request carries its PKI_SIGN nonce
+        response = self._toolkit.http.get(f"{url}?{_query(query)}", headers, call="person", single_use=True)
         myinfo.raise_for_status(response, "person")
         if self._decryption_key is None:
             return response.json()

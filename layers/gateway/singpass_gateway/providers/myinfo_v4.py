@@ -166,7 +166,7 @@ class MyInfoV4Provider:
             "client_assertion": assertion,
         }
         headers = {"DPoP": jose.dpop_proof(dpop_key, "POST", url, callback.now), "Cache-Control": "no-cache"}
-        response = self._toolkit.http.post_form(url, form, headers=headers)
+        response = self._toolkit.http.post_form(url, form, headers=headers, call="token")
         myinfo.raise_for_status(response, "token")
         body = oauth.token_response(response, require_id_token=False, token_type="DPoP")  # noqa: S106 - a type
         token: str = body["access_token"]
@@ -195,7 +195,8 @@ class MyInfoV4Provider:
             "DPoP": jose.dpop_proof(dpop_key, "GET", url, now, access_token=access_token),
             "Cache-Control": "no-cache",
         }
-        response = self._toolkit.http.get(f"{url}?{urlencode(query, quote_via=quote)}", headers, single_use=True)
+        person_url = f"{url}?{urlencode(query, quote_via=quote)}"
+        response = self._toolkit.http.get(person_url, headers, call="person", single_use=True)
         myinfo.raise_for_status(response, "person")
         token = myinfo.compact_jwe(response)
         limit = jose.MAX_DOCUMENT_BYTES

@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 
 from ..errors import ConfigurationError, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
+from ..observability import UpstreamCall
 from ..person import normalise
 from ..person import provenance as describe
 from ..settings import ProviderSettings, base_url
@@ -251,7 +252,7 @@ class OidcProvider:
         endpoints = self._endpoints()
         dpop_key = jose.dpop_key_from_text(grant["dpop_key"]) if "dpop_key" in grant else None
         form = {"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}
-        response = self._authenticated_post(endpoints.token, form, endpoints, dpop_key, now)
+        response = self._authenticated_post("token", endpoints.token, form, endpoints, dpop_key, now)
         if response.status == 400 and oauth.oauth_error(response) == "invalid_grant":
             raise RefreshRejected("the provider no longer honours the refresh token")
         tokens = oauth.token_response(
@@ -274,7 +275,7 @@ class OidcProvider:
             return
         form, headers = self._client_authentication(endpoints, int(time.time()))
         token = {"token": grant["refresh_token"], "token_type_hint": "refresh_token"}
-        response = self._toolkit.http.post_form(endpoints.revocation, {**token, **form}, headers)
+        response = self._toolkit.http.post_form(endpoints.revocation, {**token, **form}, headers, call="revocation")
         if response.status != 200:
             raise ProviderUnavailable(f"revocation answered HTTP {response.status}")
 
@@ -319,7 +320,7 @@ class OidcProvider:
         """A pushed authorization request; its ``request_uri``."""
         if not endpoints.par:
             raise ProviderUnavailable("the provider has no pushed authorization request endpoint")
-        response = self._authenticated_post(endpoints.par, params, endpoints, dpop_key, now)
+        response = self._authenticated_post("par", endpoints.par, params, endpoints, dpop_key, now)
         if response.status == 201:  # RFC 9126 answers 201 Created
             response = HttpResponse(200, response.headers, response.body)
         body = oauth.json_object(response, "pushed authorization request")
@@ -335,12 +336,12 @@ class OidcProvider:
             "redirect_uri": callback.redirect_uri,
             "code_verifier": callback.code_verifier,
         }
-        response = self._authenticated_post(endpoints.token, code_form, endpoints, dpop_key, callback.now)
+        response = self._authenticated_post("token", endpoints.token, code_form, endpoints, dpop_key, callback.now)
         token_type = "DPoP" if dpop_key is not None else "Bearer"
         return oauth.token_response(response, require_id_token=True, token_type=token_type)
 
     def _authenticated_post(
-        self, url: str, form: dict[str, str], endpoints: Endpoints, dpop_key: Any, now: int
+        self, call: UpstreamCall, url: str, form: dict[str, str], endpoints: Endpoints, dpop_key: Any, now: int
     ) -> HttpResponse:
         """POST ``form`` as this client (PAR, code exchange, refresh): client authentication and, with a DPoP
         key, a proof for ``url``, both made afresh for the nonce retry (a spent assertion ``jti`` is refused)."""
@@ -350,7 +351,7 @@ class OidcProvider:
             auth_form, headers = self._client_authentication(endpoints, now)
             if dpop_key is not None:
                 headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", url, now, nonce)
-            return self._toolkit.http.post_form(url, {**form, **auth_form}, headers)
+            return self._toolkit.http.post_form(url, {**form, **auth_form}, headers, call=call)
 
         return self._send(send, url, dpop_key is not None)
 
@@ -389,10 +390,10 @@ class OidcProvider:
 
         def send(nonce: str | None) -> HttpResponse:
             if dpop_key is None:
-                return self._toolkit.http.get(url, headers={"Authorization": f"Bearer {access_token}"})
+                return self._toolkit.http.get(url, headers={"Authorization": f"Bearer {access_token}"}, call="userinfo")
             proof = jose.dpop_proof(dpop_key, "GET", url, now, nonce, access_token)
             headers = {"Authorization": f"DPoP {access_token}", "DPoP": proof}
-            return self._toolkit.http.get(url, headers=headers, single_use=True)  # a replayed jti is refused
+            return self._toolkit.http.get(url, headers, call="userinfo", single_use=True)  # a replayed jti is refused
 
         response = self._send(send, url, dpop_key is not None)
         if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/jwt":
@@ -471,7 +472,7 @@ class OidcProvider:
 
     def _discover(self) -> Endpoints:
         url = f"{self._config.issuer.rstrip('/')}/.well-known/openid-configuration"
-        response = self._toolkit.http.get(url)
+        response = self._toolkit.http.get(url, call="discovery")
         if response.status != 200:
             raise ProviderUnavailable(f"discovery answered HTTP {response.status}")
         document = response.json()

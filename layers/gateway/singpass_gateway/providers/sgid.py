@@ -107,13 +107,14 @@ class SgidProvider:
                 "code": callback.code,
                 "code_verifier": callback.code_verifier,
             },
+            call="token",
         )
         body = oauth.token_response(response, require_id_token=True)
         return {"access_token": body["access_token"], "id_token": body["id_token"]}
 
     def _userinfo(self, access_token: str) -> dict[str, Any]:
         response = self._toolkit.http.get(
-            f"{self._issuer}/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"}
+            f"{self._issuer}/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"}, call="userinfo"
         )
         return oauth.json_object(response, "userinfo")
 
