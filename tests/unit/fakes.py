@@ -3,11 +3,15 @@ provider toolkit over it, and an in-memory store with DynamoDB's conditions."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from singpass_gateway.errors import InvalidState, LoginExpired
@@ -136,3 +140,19 @@ class MemoryStore:
 
     def release_refresh(self, session_id: str) -> None:
         self.leases.pop(session_id, None)
+
+
+def load_handler(name: str) -> ModuleType:
+    """``functions/<name>/app.py`` as its container loads it, but without a gateway, settings or tracing: unit tests
+    have no AWS to build them from and call the handler's own functions with doubles."""
+    path = Path(__file__).resolve().parents[2] / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("singpass_gateway.flows.gateway", lambda: None)
+        patch.setattr("singpass_gateway.settings.settings", lambda: None)
+        patch.setattr("singpass_gateway.observability.traced", lambda handler: handler)
+        spec.loader.exec_module(module)
+    return module

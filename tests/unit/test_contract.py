@@ -3,8 +3,6 @@ stable error code any module declares, and the session function's data routes be
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import subprocess
 import sys
@@ -18,23 +16,11 @@ from singpass_gateway.errors import GatewayError
 
 from infra.sandbox.template import Resolver, functions, load_template
 from tests.error_codes import gateway_error_codes
+from tests.unit.fakes import load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 DOCUMENT = contract.document()
-
-
-def load_function(name: str) -> Any:
-    """A function's app.py as its container loads it (its gateway and settings left out: unit tests have none)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_app", ROOT / "functions" / name / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("singpass_gateway.flows.gateway", lambda: None)
-        patch.setattr("singpass_gateway.settings.settings", lambda: None)
-        spec.loader.exec_module(module)
-    return module
 
 
 def operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -59,7 +45,7 @@ def test_it_describes_exactly_the_routes_template_yaml_routes() -> None:
 
 
 def test_the_data_routes_are_the_session_functions_and_take_the_csrf_header() -> None:
-    served = set(load_function("session").ROUTES)
+    served = set(load_handler("session").ROUTES)
     assert {key for key, route in contract.ROUTES.items() if route.data_route} == served
     csrf = DOCUMENT["components"]["parameters"]["Csrf"]
     assert (csrf["name"].lower(), csrf["in"], csrf["required"], csrf["schema"]) == (web.CSRF_HEADER, "header", True,
@@ -119,7 +105,7 @@ def test_redirects_document_location_and_set_cookie() -> None:
 
 
 def test_the_openapi_function_serves_the_document_publicly() -> None:
-    app = load_function("openapi")
+    app = load_handler("openapi")
     response = app.openapi(web.Request.from_event({"routeKey": "GET /api/openapi.json"}))
     assert response["statusCode"] == 200
     assert response["headers"]["Cache-Control"] == "public, max-age=300"

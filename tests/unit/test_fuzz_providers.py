@@ -11,11 +11,8 @@ failed, or the documented 404 for an unknown provider): never a 500, never an ``
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -38,7 +35,7 @@ from singpass_gateway.settings import ProviderSettings, load_settings
 from singpass_gateway.store import Session
 from singpass_gateway.web import LOGIN_COOKIE, SESSION_COOKIE
 
-from tests.unit.fakes import MemoryStore
+from tests.unit.fakes import MemoryStore, load_handler
 from tests.unit.fuzzing import (
     CLIENT_EC_ARN,
     CLIENT_RSA_ARN,
@@ -542,21 +539,7 @@ CALLBACK_CODES = {
 """Every code a callback may send the browser back with; ``internal_error`` would mean a swallowed bug."""
 
 
-def load_callback_handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "callback_app", Path(__file__).parents[2] / "functions/callback/app.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("singpass_gateway.flows.gateway", lambda: None)
-        patch.setattr("singpass_gateway.observability.traced", lambda handler: handler)
-        spec.loader.exec_module(module)
-    return module
-
-
-CALLBACK_APP = load_callback_handler()
+CALLBACK_APP = load_handler("callback")
 
 
 @dataclass(frozen=True)

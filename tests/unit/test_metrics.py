@@ -217,3 +217,30 @@ def test_the_alarms_and_the_dashboard_read_the_metrics_the_code_publishes(
         assert dict(fixed).get("service", SERVICE) == SERVICE
     unseen = {name for _, name, _ in emitted} - {name for (_, name, _), _ in references}
     assert not unseen, f"metrics published but on no dashboard or alarm: {unseen}"
+
+
+def test_every_function_is_watched_by_the_alarms_and_the_dashboard() -> None:
+    template = load_template(ROOT / "template.yaml")
+    resources = template["Resources"]
+    handlers = {name for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"}
+    resolver = Resolver(
+        template, {"FrontendUrl": "https://app.example.com"}, {name: {"Ref": name, "Arn": name} for name in resources}
+    )
+
+    for alarm in ("FunctionErrorsAlarm", "FunctionThrottlesAlarm"):
+        queries = resolver.resolve(resources[alarm]["Properties"])["Metrics"]
+        watched = {
+            dimension["Value"] for query in queries[1:] for dimension in query["MetricStat"]["Metric"]["Dimensions"]
+        }
+        assert watched == handlers, alarm
+        assert queries[0]["Expression"] == "SUM([" + ", ".join(query["Id"] for query in queries[1:]) + "])", alarm
+
+    body = json.loads(resolver.resolve(resources["Dashboard"]["Properties"]["DashboardBody"]))
+    lines = [line for widget in body["widgets"] for line in widget["properties"].get("metrics", [])]
+    for metric in ("Duration", "Errors", "Throttles", "ColdStart"):
+        charted = {
+            line[3]
+            for line in lines
+            if isinstance(line[0], str) and line[1] == metric and line[2] in ("FunctionName", "function_name")
+        }
+        assert charted == handlers, metric

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 
 from infra.sandbox.template import Resolver, functions, load_template
+from tests.unit.fakes import load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -55,15 +55,7 @@ def test_each_route_of_the_contract_goes_to_its_function() -> None:
 
 
 def test_the_session_handler_serves_exactly_its_template_routes() -> None:
-    spec = importlib.util.spec_from_file_location("session_app", ROOT / "functions" / "session" / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("singpass_gateway.flows.gateway", lambda: None)
-        patch.setattr("singpass_gateway.settings.settings", lambda: None)
-        patch.setattr("singpass_gateway.observability.traced", lambda handler: handler)
-        spec.loader.exec_module(module)
+    module = load_handler("session")
     events = RESOURCES["SessionFunction"]["Properties"]["Events"].values()
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events}
     assert set(module.ROUTES) == {f"{method} {path}" for method, path in routes if method != "OPTIONS"}

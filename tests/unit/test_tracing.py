@@ -18,6 +18,7 @@ from infra.sandbox.template import FunctionSpec, Resolver, functions, load_templ
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 PARAMETERS = {
+    "SiteHosting": "None",  # the site's URL from the environment, not SSM: nothing to reach in a fresh process
     "FrontendUrl": "https://app.example.com",
     "SgidClientId": "client",
     "OidcIssuer": "https://op.example",
