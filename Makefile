@@ -6,34 +6,37 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install dev test bench lint typecheck template unit integration e2e build deploy publish-site clean
+.PHONY: install prerequisites dev test bench lint typecheck template unit integration e2e build deploy publish-site clean
 
-install: $(VENV)/.installed node_modules/.installed system-packages
+install: prerequisites $(VENV)/.installed node_modules/.installed
+
+# Python, Java and Node.js (and Chromium for the browser tests), each missing or too old named with how to install
+# it. As root (a clean CI machine) the checker apt-installs the missing ones first.
+CHECKER := $(shell for python in $(PYTHON) python3; do $$python -c "" 2>/dev/null && command -v $$python && break; done)
+prerequisites:
+	@echo "[1/4] Checking prerequisites ..."
+	@if [ -z "$(CHECKER)" ]; then echo "  ✗ Python 3.11+ is missing (no working $(PYTHON) or python3 on PATH): it runs the gateway's handlers and the sandbox. Install it with Debian/Ubuntu: sudo apt-get install python3.11 python3.11-venv; macOS: brew install python@3.11." >&2; exit 1; fi
+	@$(CHECKER) infra/prerequisites.py --python $(PYTHON) $(BROWSER) $(if $(filter 0,$(shell id -u)),--install-with-apt)
+
+# Runs a command with its output kept in a temporary file, shown only when the command fails.
+quietly = log=$$(mktemp) && { ( $(1) ) >"$$log" 2>&1 || { cat "$$log" >&2; rm -f "$$log"; echo "  ✗ failed: $(1)" >&2; exit 1; }; } && rm -f "$$log"
 
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $@
+	@echo "[2/4] Python packages into $(VENV) (first run: a few minutes) ..."
+	@$(call quietly,$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --disable-pip-version-check --upgrade pip && $(BIN)/pip install --disable-pip-version-check -e '.[dev]')
+	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
-
-# Java runs DynamoDB Local; Chromium runs the browser tests. Debian packages, installed when missing.
-system-packages:
-	@missing=""; command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v node >/dev/null || missing="$$missing nodejs"; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then \
-			echo "Installing Debian packages:$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-		else echo "Please install:$$missing (e.g. sudo apt-get install$$missing)"; exit 1; fi; \
-	fi
+	@echo "[3/4] Node packages into node_modules (first run: about a minute) ..."
+	@$(call quietly,npm ci --no-audit --no-fund --loglevel=error)
+	@touch $@
 
 dev: install
-	$(BIN)/python -m infra.sandbox --port $(PORT)
+	@echo "[4/4] Starting the sandbox ..."
+	@$(BIN)/python -m infra.sandbox --port $(PORT)
+
+# The browser tests and the screenshot need Chromium too.
+test e2e screenshot: BROWSER := --browser
 
 test: install lint typecheck template
 	$(BIN)/pytest

@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
+import time
+from pathlib import Path
 
-from .stack import SANDBOX_PERSONA, SandboxOptions, run_sandbox
+from .console import banner, persona_table, progress_line
+from .personas import mockpass_personas
+from .stack import ROOT, SandboxOptions, ServiceStarted, ServiceStartError, run_sandbox
+
+LOG_DIR = ROOT / ".sandbox-logs"
 
 
 def main() -> None:
@@ -16,28 +23,30 @@ def main() -> None:
     parser.add_argument(
         "--key-backend", choices=("kms", "pem"), default="kms", help="where sgID's and MyInfo v3's keys live"
     )
+    parser.add_argument("--log-dir", type=Path, default=LOG_DIR, help=f"the services' logs (default {LOG_DIR})")
+    parser.add_argument("--personas", action="store_true", help="list every persona to log in as, and exit")
     args = parser.parse_args()
+    if args.personas:
+        print(persona_table(mockpass_personas()), end="")
+        return
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # Ctrl-C, kill, closed terminal
         signal.signal(signal_number, lambda *_: stop.set())
-    print("Starting DynamoDB Local, moto (KMS, Secrets Manager), MockPass and the local API ...", flush=True)
-    with run_sandbox(SandboxOptions(port=args.port, key_backend=args.key_backend)) as sandbox:
-        print(
-            f"\n  Demo frontend and API:  {sandbox.url}\n"
-            f"  MockPass (sgID):        {sandbox.mockpass_url}\n"
-            f"  oidc-provider (OIDC):   {sandbox.oidc_url}\n"
-            f"  FAPI 2.0 (Singpass):    {sandbox.fapi_url}\n"
-            f"  MockPass (MyInfo v3):   {sandbox.myinfo_v3_url}\n"
-            f"  MyInfo v4 emulator:     {sandbox.myinfo_v4_url}\n"
-            f"  DynamoDB Local:         {sandbox.dynamodb_url}  (table {sandbox.table_name})\n"
-            f"  moto (KMS, Secrets):    {sandbox.moto_url}\n\n"
-            f'Open {sandbox.url} and click "Log in with Singpass app (sgID)"; in MockPass pick a persona,\n'
-            f'e.g. "{SANDBOX_PERSONA} [MyInfo]". "Log in with MyInfo" adds MyInfo\'s consent page (press Submit);\n'
-            f'"Log in with Singpass" and "Log in with OIDC" take any password. Ctrl-C stops everything.\n',
-            flush=True,
-        )
-        stop.wait()
-        print("\nStopping ...", flush=True)
+    print("Starting the sandbox's services (about half a minute) ...", flush=True)
+    began = time.monotonic()
+    options = SandboxOptions(port=args.port, key_backend=args.key_backend, progress=_print, log_dir=args.log_dir)
+    try:
+        with run_sandbox(options) as sandbox:
+            print(f"  All up in {time.monotonic() - began:.1f} s.", flush=True)
+            print(banner(sandbox), flush=True)
+            stop.wait()
+            print("\nStopping ...", flush=True)
+    except ServiceStartError as error:
+        sys.exit(f"  ✗ {error}")
+
+
+def _print(event: ServiceStarted) -> None:
+    print(progress_line(event), flush=True)
 
 
 if __name__ == "__main__":

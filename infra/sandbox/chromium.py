@@ -18,8 +18,9 @@ CHROMIUM_ARGS = [
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
-    """Headless Chromium from Debian's package (``make install`` installs it), not a Playwright download."""
+    """Headless Chromium from Debian's package (``make test`` checks for it, as root installs it), not a Playwright
+    download."""
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(executable).exists():
-        raise RuntimeError("Chromium is missing: `make install` installs Debian's chromium package")
+        raise RuntimeError("Chromium is missing: `make test` says how to install it (Debian: apt-get install chromium)")
     return playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,14 +25,14 @@ def run_myinfo_v4(
     port: int,
     clients: list[dict[str, Any]],
     show_login_page: bool,
-    workdir: Path,
+    log_dir: Path,
     *,
     code_ttl_seconds: int = 60,
     token_ttl_seconds: int = 1800,
     public_url: str | None = None,
     persona: str = "S9812381D",
 ) -> Iterator[str]:
-    """Start the emulator on 127.0.0.1:``port``, logging to ``workdir/myinfo_v4.log``; yield its base URL.
+    """Start the emulator on 127.0.0.1:``port``, logging to ``log_dir/myinfo_v4.log``; yield its base URL.
 
     ``public_url`` is the URL clients call it by (DPoP ``htu``, assertion ``aud``), e.g. behind a proxy;
     ``persona`` (a MockPass NRIC) is logged in when there is no login page, and preselected when there is.
@@ -50,23 +48,8 @@ def run_myinfo_v4(
         "MYINFO_V4_CODE_TTL_SECONDS": str(code_ttl_seconds),
         "MYINFO_V4_TOKEN_TTL_SECONDS": str(token_ttl_seconds),
     }
-    log_path = workdir / "myinfo_v4.log"
+    log_path = log_dir / "myinfo_v4.log"
     with _process(["node", str(EMULATOR)], log_path, env=env, cwd=ROOT) as process:
-        _wait_until_listening(process, port, log_path)
+        # It fails at once if the emulator exits (e.g. refusing its configuration: see its log).
+        _wait_for_port(port, "the MyInfo v4 emulator", process=process)
         yield base_url
-
-
-def _wait_until_listening(
-    process: subprocess.Popen[bytes], port: int, log_path: Path, timeout_seconds: float = 30
-) -> None:
-    """Wait for the port, but fail at once if the emulator exits (e.g. refusing its configuration)."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the MyInfo v4 emulator exited with status {process.returncode}; see {log_path}")
-        try:
-            _wait_for_port(port, "MyInfo v4 emulator", timeout_seconds=0.5)
-            return
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise

@@ -30,10 +30,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import boto3
 from cryptography.hazmat.primitives import serialization
@@ -71,6 +72,27 @@ SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd"
 OIDC_ACCOUNT = "tan-heng-huat"
 """The account oidc-provider logs in when there is no sign-in form (tests); a person may type any name."""
 
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class ServiceStarted:
+    """One part of the sandbox is up: what ``SandboxOptions.progress`` is told."""
+
+    name: str
+    address: str
+    """Where it answers ("" for parts without an address of their own, e.g. the handlers)."""
+    seconds: float
+    """How long it took to start."""
+
+
+class ServiceStartError(RuntimeError):
+    """A part of the sandbox did not start. The message names it and its log, as the cause is usually there."""
+
+    def __init__(self, service: str, log: Path | None, cause: Exception) -> None:
+        self.service, self.log = service, log
+        super().__init__(f"{service} did not start: {cause}" + (f" (its log: {log})" if log else ""))
+
 
 @dataclass
 class SandboxOptions:
@@ -93,6 +115,10 @@ class SandboxOptions:
     """Singpass's decryption key mid-rotation: the stack publishes and accepts a next key
     (SingpassAdditionalDecryptionKeyArns), and the FAPI server, whose copy of the client JWKS lacks the current
     encryption key, encrypts ID tokens and userinfo to that next key."""
+    progress: Callable[[ServiceStarted], None] | None = None
+    """Told as each service comes up (``make dev`` prints it; None: silent, as the tests want)."""
+    log_dir: Path | None = None
+    """Where the services' own logs go (None: a temporary directory, removed with the sandbox)."""
 
 
 @dataclass
@@ -118,6 +144,8 @@ class Sandbox:
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
     faults: SandboxFaults | None = None
     """The fault proxies, when the sandbox was started with ``fault_injection``."""
+    log_dir: Path | None = None
+    """Where the services' logs are (None: nowhere that outlives the sandbox)."""
 
     def environment(self, logical_id: str) -> dict[str, str]:
         """The whole environment a fresh container of ``logical_id`` starts with (benchmarks' cold starts)."""
@@ -147,8 +175,12 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
     _require_node_modules()
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="singpass-gateway-")))
-        moto_url = stack.enter_context(_moto())
-        dynamodb_url = stack.enter_context(_dynamodb_local(workdir))
+        logs = options.log_dir or workdir
+        logs.mkdir(parents=True, exist_ok=True)
+        starting = _Startup(stack, options.progress)
+        moto_url = starting.enter("moto (KMS, Secrets Manager)", _moto())
+        dynamodb_log = logs / "dynamodb-local.log"
+        dynamodb_url = starting.enter("DynamoDB Local", _dynamodb_local(workdir, dynamodb_log), log=dynamodb_log)
         port = options.port or _free_port()
         web_url = f"http://localhost:{port}"
         mockpass_port, oidc_port, fapi_port = _free_port(), _free_port(), _free_port()
@@ -218,33 +250,45 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             creator.public_key_pem(parameters["MyInfoV3DecryptionKeyArn"]),
             workdir,
         )
-        stack.enter_context(
+        mockpass_log = logs / "mockpass.log"
+        starting.enter(
+            "MockPass (sgID, MyInfo v3)",
             _mockpass(
                 mockpass_port,
                 public_key,
                 options.show_login_page,
-                workdir,
+                mockpass_log,
                 {"MYINFO_PORT": str(myinfo_v3_port), **myinfo_client},
-            )
+            ),
+            address=f"{mockpass_url}, {myinfo_v3_url}",
+            log=mockpass_log,
         )
         oidc_client = {
             "OIDC_CLIENT_ID": parameters["OidcClientId"],
             "OIDC_CLIENT_SECRET": SANDBOX_SECRETS["OidcClientSecret"],
             "OIDC_REDIRECT_URI": f"{web_url}/auth/oidc/callback",
         }
-        stack.enter_context(_oidc_provider(oidc_port, oidc_client, options.show_login_page, workdir))
+        oidc_log = logs / "oidc.log"
+        starting.enter(
+            "oidc-provider (OIDC)",
+            _oidc_provider(oidc_port, oidc_client, options.show_login_page, oidc_log),
+            address=oidc_url,
+            log=oidc_log,
+        )
 
         specs = functions(template, resolver)
         pools = {
             spec.logical_id: FunctionPool(spec, aws_env, options.handler_log, max_workers=options.max_workers)
             for spec in specs
         }
-        for pool in pools.values():
-            stack.callback(pool.close)
-            pool.warm()
+        with starting.step(f"Handlers ({len(pools)} functions)"):
+            for pool in pools.values():
+                stack.callback(pool.close)
+                pool.warm()
         server = LocalApiServer(specs, pools, ROOT / "frontend", host="127.0.0.1", port=port)
-        server.start()
-        stack.callback(server.stop)
+        with starting.step("Local API and demo frontend", web_url):
+            server.start()
+            stack.callback(server.stop)
         # The FAPI server is registered with the JWKS the gateway itself publishes, as Singpass would be.
         fapi_client = {
             "FAPI_CLIENT_ID": parameters["SingpassClientId"],
@@ -255,7 +299,13 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             current = resources["SingpassDecryptionKey"]["KeyId"]
             published = json.loads(fapi_client["FAPI_CLIENT_JWKS"])["keys"]
             fapi_client["FAPI_CLIENT_JWKS"] = json.dumps({"keys": [key for key in published if key["kid"] != current]})
-        stack.enter_context(_fapi_provider(fapi_port, fapi_client, options.show_login_page, workdir))
+        fapi_log = logs / "fapi.log"
+        starting.enter(
+            "FAPI 2.0 provider (Singpass)",
+            _fapi_provider(fapi_port, fapi_client, options.show_login_page, fapi_log),
+            address=fapi_url,
+            log=fapi_log,
+        )
         from .myinfo_v4 import run_myinfo_v4  # it builds on this module's process helpers
 
         # The emulator reads the gateway's MyInfo v4 keys from the JWKS URL registered for it, as MyInfo does.
@@ -265,7 +315,11 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "jwks_uri": f"{server.url}/.well-known/jwks/myinfo-v4",
             "purpose_ids": [parameters["MyInfoV4PurposeId"]],
         }
-        stack.enter_context(run_myinfo_v4(myinfo_v4_port, [myinfo_v4_client], options.show_login_page, workdir))
+        starting.enter(
+            "MyInfo v4 emulator",
+            run_myinfo_v4(myinfo_v4_port, [myinfo_v4_client], options.show_login_page, logs),
+            log=logs / "myinfo_v4.log",
+        )
         yield Sandbox(
             url=web_url,
             mockpass_url=mockpass_url,
@@ -282,7 +336,42 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             aws_environment=aws_env,
             resources=resources,
             faults=faults,
+            log_dir=options.log_dir,
         )
+
+
+class _Startup:
+    """Starts the sandbox's parts one by one, telling ``progress`` as each is up and naming the one that fails."""
+
+    def __init__(self, stack: contextlib.ExitStack, progress: Callable[[ServiceStarted], None] | None) -> None:
+        self._stack = stack
+        self._progress = progress
+
+    def enter(
+        self, name: str, service: AbstractContextManager[_T], *, address: str = "", log: Path | None = None
+    ) -> _T:
+        """Enter a service's context (it stops with the sandbox); ``address`` defaults to what it yields."""
+        began = time.monotonic()
+        try:
+            value = self._stack.enter_context(service)
+        except Exception as error:
+            raise ServiceStartError(name, log, error) from error
+        self._report(name, address or str(value), began)
+        return value
+
+    @contextlib.contextmanager
+    def step(self, name: str, address: str = "") -> Iterator[None]:
+        """A part started by the code inside the ``with`` block."""
+        began = time.monotonic()
+        try:
+            yield
+        except Exception as error:
+            raise ServiceStartError(name, None, error) from error
+        self._report(name, address, began)
+
+    def _report(self, name: str, address: str, began: float) -> None:
+        if self._progress is not None:
+            self._progress(ServiceStarted(name, address, time.monotonic() - began))
 
 
 @contextlib.contextmanager
@@ -416,7 +505,7 @@ def _moto() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _dynamodb_local(workdir: Path) -> Iterator[str]:
+def _dynamodb_local(workdir: Path, log: Path) -> Iterator[str]:
     """DynamoDB Local in memory, reachable on 127.0.0.1 only.
 
     It has no bind-address option and listens on every interface, so it runs in a network namespace of its
@@ -438,11 +527,10 @@ def _dynamodb_local(workdir: Path) -> Iterator[str]:
         "-disableTelemetry",
         "-port",
     ]
-    log = workdir / "dynamodb-local.log"
     if not _network_namespaces_work():
         print("note: no network namespaces here; DynamoDB Local listens on all interfaces", file=sys.stderr)
-        with _process([*java_command, str(port)], log, cwd=workdir):
-            _wait_for_port(port, "DynamoDB Local")
+        with _process([*java_command, str(port)], log, cwd=workdir) as process:
+            _wait_for_port(port, "DynamoDB Local", process=process)
             yield f"http://127.0.0.1:{port}"
         return
     socket_path = str(workdir / "dynamodb.sock")
@@ -451,8 +539,11 @@ def _dynamodb_local(workdir: Path) -> Iterator[str]:
         f"exec {shlex.join([sys.executable, '-m', 'infra.sandbox.bridge', '--unix', socket_path, '--port', '8000'])}"
     )
     command = ["unshare", "--net", "--map-root-user", "sh", "-c", inner]
-    with _process(command, log, cwd=ROOT, start_new_session=True), bridge.forward_tcp_to_unix(port, socket_path):
-        _wait_for_dynamodb(f"http://127.0.0.1:{port}")
+    with (
+        _process(command, log, cwd=ROOT, start_new_session=True) as process,
+        bridge.forward_tcp_to_unix(port, socket_path),
+    ):
+        _wait_for_dynamodb(f"http://127.0.0.1:{port}", process)
         yield f"http://127.0.0.1:{port}"
 
 
@@ -463,11 +554,12 @@ def _network_namespaces_work() -> bool:
     return probe.returncode == 0 and shutil.which("ip") is not None
 
 
-def _wait_for_dynamodb(url: str, timeout_seconds: float = 30) -> None:
+def _wait_for_dynamodb(url: str, process: subprocess.Popen[bytes], timeout_seconds: float = 30) -> None:
     """Through the bridge a port accepts at once; wait until DynamoDB itself answers."""
     client = local_client("dynamodb", url)
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
+        _require_running(process, "DynamoDB Local")
         with contextlib.suppress(Exception):
             client.list_tables()
             return
@@ -519,9 +611,7 @@ def _base64_der(certificate_pem: bytes) -> str:
 
 
 @contextlib.contextmanager
-def _mockpass(
-    port: int, public_key: Path, show_login_page: bool, workdir: Path, myinfo: dict[str, str]
-) -> Iterator[None]:
+def _mockpass(port: int, public_key: Path, show_login_page: bool, log: Path, myinfo: dict[str, str]) -> Iterator[None]:
     env = {
         **os.environ,
         **myinfo,
@@ -531,24 +621,24 @@ def _mockpass(
         "SERVICE_PROVIDER_PUB_KEY": str(public_key),
     }
     # MockPass logs request bodies (client secrets included): its log stays in its own file.
-    with _process(["node", str(ROOT / "infra" / "sandbox" / "mockpass.js")], workdir / "mockpass.log", env=env):
-        _wait_for_port(port, "MockPass")
-        _wait_for_port(int(myinfo["MYINFO_PORT"]), "MockPass MyInfo v3")
+    with _process(["node", str(ROOT / "infra" / "sandbox" / "mockpass.js")], log, env=env) as process:
+        _wait_for_port(port, "MockPass", process=process)
+        _wait_for_port(int(myinfo["MYINFO_PORT"]), "MockPass MyInfo v3", process=process)
         yield
 
 
 @contextlib.contextmanager
-def _oidc_provider(port: int, client: dict[str, str], show_login_page: bool, workdir: Path) -> Iterator[None]:
+def _oidc_provider(port: int, client: dict[str, str], show_login_page: bool, log: Path) -> Iterator[None]:
     env = {**os.environ, **client, "OIDC_PORT": str(port)}
     if not show_login_page:
         env["OIDC_AUTO_LOGIN"] = OIDC_ACCOUNT
-    with _process(["node", str(ROOT / "infra" / "sandbox" / "oidc_provider.mjs")], workdir / "oidc.log", env=env):
-        _wait_for_port(port, "oidc-provider")
+    with _process(["node", str(ROOT / "infra" / "sandbox" / "oidc_provider.mjs")], log, env=env) as process:
+        _wait_for_port(port, "oidc-provider", process=process)
         yield
 
 
 @contextlib.contextmanager
-def _fapi_provider(port: int, client: dict[str, str], show_login_page: bool, workdir: Path) -> Iterator[None]:
+def _fapi_provider(port: int, client: dict[str, str], show_login_page: bool, log: Path) -> Iterator[None]:
     """The Singpass-like FAPI 2.0 server, with an ES256 signing key of its own made for this run."""
     import jwt
 
@@ -567,8 +657,8 @@ def _fapi_provider(port: int, client: dict[str, str], show_login_page: bool, wor
     }
     if not show_login_page:
         env["FAPI_AUTO_LOGIN"] = SANDBOX_PERSONA
-    with _process(["node", str(ROOT / "infra" / "sandbox" / "fapi_provider.mjs")], workdir / "fapi.log", env=env):
-        _wait_for_port(port, "FAPI provider")
+    with _process(["node", str(ROOT / "infra" / "sandbox" / "fapi_provider.mjs")], log, env=env) as process:
+        _wait_for_port(port, "FAPI provider", process=process)
         yield
 
 
@@ -604,13 +694,23 @@ def _stop(process: subprocess.Popen[bytes], whole_group: bool) -> None:
         return
 
 
-def _wait_for_port(port: int, name: str, timeout_seconds: float = 30) -> None:
+def _wait_for_port(
+    port: int, name: str, timeout_seconds: float = 30, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Wait until ``port`` accepts connections; fail at once if ``process``, which should listen there, exits."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
+        if process is not None:
+            _require_running(process, name)
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         time.sleep(0.1)
     raise RuntimeError(f"{name} did not start on port {port} within {timeout_seconds:.0f} s")
+
+
+def _require_running(process: subprocess.Popen[bytes], name: str) -> None:
+    if process.poll() is not None:
+        raise RuntimeError(f"{name} exited with status {process.returncode}")
 
 
 def _free_port() -> int:

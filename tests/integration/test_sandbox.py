@@ -1,12 +1,25 @@
-"""The sandbox keeps everything on 127.0.0.1, including DynamoDB Local, which cannot be told where to bind."""
+"""The sandbox keeps everything on 127.0.0.1, including DynamoDB Local, which cannot be told where to bind; `make dev`
+reports each service, prints addresses that answer and personas that log in, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from infra.sandbox.stack import Sandbox
+import pytest
+
+from infra.sandbox.browser import Browser, mockpass_personas, persona_redirect
+from infra.sandbox.personas import featured_personas
+from infra.sandbox.personas import mockpass_personas as personas
+from infra.sandbox.stack import ROOT, SANDBOX_PERSONA, Sandbox, _free_port
 
 LISTEN = "0A"
 
@@ -42,3 +55,88 @@ def test_dynamodb_local_runs_in_a_network_namespace_of_its_own(sandbox: Sandbox)
             continue
     assert java_namespaces
     assert own_namespace not in java_namespaces
+
+
+SERVICES = [
+    "moto (KMS, Secrets Manager)",
+    "DynamoDB Local",
+    "MockPass (sgID, MyInfo v3)",
+    "oidc-provider (OIDC)",
+    "Handlers",
+    "Local API and demo frontend",
+    "FAPI 2.0 provider (Singpass)",
+    "MyInfo v4 emulator",
+]
+
+
+@pytest.fixture
+def make_dev(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``python -m infra.sandbox`` as ``make dev`` runs it, and what it printed up to its banner's last line."""
+    command = [sys.executable, "-m", "infra.sandbox", "--port", str(_free_port()), "--log-dir", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    printed: list[str] = []
+    try:
+        for line in process.stdout:  # ends when the process does (e.g. failing to start)
+            printed.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C stops everything"):
+                break
+        yield process, printed
+    finally:
+        if process.poll() is None:  # a failed test: stop it as `kill` would, so that it stops its services too
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_make_dev_reports_every_service_then_every_address_answers_until_ctrl_c(
+    make_dev: tuple[subprocess.Popen[str], list[str]], tmp_path: Path
+) -> None:
+    process, printed = make_dev
+    assert printed[-1] == "Ctrl-C stops everything.", "\n".join(printed)
+    reported = [line for line in printed if line.startswith("  ✓ ")]
+    names = [re.split(r"\s{2,}", line[4:])[0] for line in reported]
+    assert [re.sub(r" \(\d+ functions\)$", "", name) for name in names] == SERVICES
+    assert all(re.search(r"\(\d+\.\d s\)$", line) for line in reported)
+    banner = printed[printed.index("The sandbox is up:") :]
+    urls = {url for line in banner for url in re.findall(r"http://[\w.:]+", line)}
+    assert len(urls) == 8  # the frontend and API, MockPass twice, three more providers, DynamoDB Local, moto
+    for url in urls:
+        assert answers(url), url
+    logins = banner[banner.index(next(line for line in banner if line.startswith("Open "))) + 1 :]
+    for name in ("Singpass app (sgID)", "OIDC", "Singpass", "MyInfo", "MyInfo v4"):
+        assert any(line.startswith(f"  {name}  ") for line in logins), name
+    assert any(line.startswith(f"  {SANDBOX_PERSONA}  TAN HENG HUAT") for line in banner)
+    assert f"Services' logs: {tmp_path}/" in banner
+    assert (tmp_path / "mockpass.log").read_text()
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    assert process.stdout is not None
+    assert "Stopping ..." in process.stdout.read()
+    assert not any(answers(url) for url in urls)
+
+
+def test_the_featured_personas_are_offered_by_mockpass_s_sgid_and_log_in(sandbox: Sandbox) -> None:
+    """The personas the banner suggests are on MockPass's sgID page, and logging in as one shows that person."""
+    offered = mockpass_personas(Browser(sandbox.url).start_login().headers["Location"])
+    for persona in featured_personas(personas()):
+        assert persona.nric in offered
+        browser = Browser(sandbox.url)
+        authorize = browser.start_login().headers["Location"]
+        assert browser.get(persona_redirect(authorize, persona.nric)).headers["Location"] == f"{sandbox.url}/"
+        assert browser.api("/api/me").json()["person"]["myinfo.name"] == persona.name
+
+
+def answers(url: str) -> bool:
+    """Whether anything answers HTTP at ``url`` (an error status counts: DynamoDB Local refuses a bare GET)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10):  # noqa: S310 - the sandbox's own local services
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
