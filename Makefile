@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install prerequisites dev test bench lint typecheck template unit integration e2e build deploy publish-site clean
+.PHONY: install prerequisites dev test bench screenshot lint typecheck template unit integration e2e build deploy publish-site clean
 
 install: prerequisites $(VENV)/.installed node_modules/.installed
 
@@ -52,7 +52,6 @@ bench: install .bench/sdk-venv/.installed
 	touch $@
 
 # The README's picture of the demo's data card (docs/data-card.png); not part of `make test`, which writes nothing.
-.PHONY: screenshot
 screenshot: install
 	$(BIN)/python -m infra.sandbox.screenshot
 

@@ -158,4 +158,3 @@ def test_take_login_error_returns_the_code_once_and_cleans_the_address_bar(page:
     assert (first, second, none_found) == ("login_expired", None, False)
     assert page.url == sandbox.url + "/gateway.js?tab=2#top"
     assert page.evaluate("history.length") == history_length  # replaced, not a new history entry
-
