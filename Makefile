@@ -66,6 +66,7 @@ e2e: install
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
