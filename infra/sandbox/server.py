@@ -711,12 +711,14 @@ _CONTENT_TYPES: Final = {
 
 
 class _StaticFiles:
-    """The frontend folder, served the way the S3/CloudFront origin would, never outside the folder."""
+    """The frontend folder, served the way the S3/CloudFront origin would (with the distribution's security
+    headers), never outside the folder."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, headers: Sequence[tuple[str, str]] = ()) -> None:
         if not root.is_dir():
             raise ValueError(f"static_dir {root} is not a directory")
         self._root = root.resolve()
+        self._headers = list(headers)
 
     def get(self, raw_path: str) -> _HttpResponse | None:
         path = self._locate(raw_path)
@@ -728,7 +730,7 @@ class _StaticFiles:
             return None
         content_type = _CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
         headers = [("Content-Type", content_type or "application/octet-stream"), ("Cache-Control", "no-cache")]
-        return _HttpResponse(200, headers, body)
+        return _HttpResponse(200, headers + self._headers, body)
 
     def _locate(self, raw_path: str) -> Path | None:
         relative = unquote(raw_path).lstrip("/")
@@ -754,13 +756,14 @@ class _Gateway:
         pools: Mapping[str, FunctionPool],
         static_dir: Path | None,
         invocations: deque[tuple[str, Invocation]],
+        static_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self._router = _Router(functions)
         missing = sorted(self._router.logical_ids - set(pools))
         if missing:
             raise ValueError(f"no FunctionPool for routed functions: {', '.join(missing)}")
         self._pools = pools
-        self._static = _StaticFiles(static_dir) if static_dir is not None else None
+        self._static = _StaticFiles(static_dir, static_headers) if static_dir is not None else None
         self._invocations = invocations
 
     def handle(self, request: _Request) -> _HttpResponse:
@@ -912,9 +915,10 @@ class LocalApiServer:
         static_dir: Path | None,
         host: str = "127.0.0.1",
         port: int = 0,
+        static_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.invocations: deque[tuple[str, Invocation]] = deque(maxlen=10_000)
-        self._gateway = _Gateway(functions, pools, static_dir, self.invocations)
+        self._gateway = _Gateway(functions, pools, static_dir, self.invocations, static_headers)
         self._address = (host, port)
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from . import bridge, kms_emulation
 from .faults import FaultProxy, SandboxFaults
 from .server import FunctionPool, LocalApiServer
-from .template import FunctionSpec, Resolver, functions, load_template
+from .template import FunctionSpec, Resolver, functions, load_template, site_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-southeast-1"
@@ -285,7 +285,9 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             for pool in pools.values():
                 stack.callback(pool.close)
                 pool.warm()
-        server = LocalApiServer(specs, pools, ROOT / "frontend", host="127.0.0.1", port=port)
+        server = LocalApiServer(
+            specs, pools, ROOT / "frontend", host="127.0.0.1", port=port, static_headers=site_headers(template)
+        )
         with starting.step("Local API and demo frontend", web_url):
             server.start()
             stack.callback(server.stop)

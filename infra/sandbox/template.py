@@ -506,3 +506,35 @@ def _routes(logical_id: str, events: Mapping[str, Any], resolver: Resolver) -> I
             yield Route(method.upper(), path)
         else:
             raise TemplateError(f"{logical_id} event {event_name}: HttpApi needs both Method and Path")
+
+
+def site_headers(template: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The security headers CloudFront adds to the static site's files (the template's one
+    AWS::CloudFront::ResponseHeadersPolicy), as HTTP headers, so that the sandbox serves the demo page under the
+    same Content-Security-Policy and the browser tests would see a page that breaks it."""
+    policies = [
+        resource["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+        for resource in (template.get("Resources") or {}).values()
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::CloudFront::ResponseHeadersPolicy"
+    ]
+    if len(policies) != 1:
+        raise TemplateError(f"expected one CloudFront ResponseHeadersPolicy for the site, found {len(policies)}")
+    [config] = policies
+    headers = []
+    if "ContentSecurityPolicy" in config:
+        headers.append(
+            ("Content-Security-Policy", " ".join(config["ContentSecurityPolicy"]["ContentSecurityPolicy"].split()))
+        )
+    if "StrictTransportSecurity" in config:
+        hsts = config["StrictTransportSecurity"]
+        directives = [f"max-age={hsts['AccessControlMaxAgeSec']}"]
+        directives += ["includeSubDomains"] if hsts.get("IncludeSubdomains") else []
+        directives += ["preload"] if hsts.get("Preload") else []
+        headers.append(("Strict-Transport-Security", "; ".join(directives)))
+    if "ContentTypeOptions" in config:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if "FrameOptions" in config:
+        headers.append(("X-Frame-Options", config["FrameOptions"]["FrameOption"]))
+    if "ReferrerPolicy" in config:
+        headers.append(("Referrer-Policy", config["ReferrerPolicy"]["ReferrerPolicy"]))
+    return tuple(headers)

@@ -27,9 +27,21 @@ def chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
+def page(chromium: Browser, sandbox: Sandbox) -> Iterator[Page]:
+    """A fresh browser profile. The sandbox serves the site with the Content-Security-Policy CloudFront adds, and
+    any violation of it on the site's pages fails the test: the demo must run as deployed."""
     context = chromium.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if "Content Security Policy" in message.text and message.location.get("url", "").startswith(sandbox.url)
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert violations == [], "the page broke the site's Content-Security-Policy"

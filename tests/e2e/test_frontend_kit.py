@@ -130,7 +130,8 @@ def test_no_session_is_null_not_an_error(page: Page, sandbox: Sandbox) -> None:
 
 
 def test_an_unreachable_gateway_is_a_network_error(page: Page, sandbox: Sandbox) -> None:
-    page.goto(sandbox.url + "/gateway.js")
+    serve_other_frontend(page)  # a page without the demo's CSP, which would block the call before it is made
+    page.goto(SANDBOX_OTHER_FRONTEND + "/")
 
     code = page.evaluate(
         """async () => {

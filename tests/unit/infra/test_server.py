@@ -166,7 +166,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     log_path = root / "handlers.log"
     with log_path.open("ab") as log_file:
         pools = {spec.logical_id: _pool(spec, log_file) for spec in specs}
-        server = LocalApiServer(specs, pools, root / "site")
+        server = LocalApiServer(
+            specs, pools, root / "site", static_headers=[("Content-Security-Policy", "default-src 'self'")]
+        )
         server.start()
         try:
             yield Sandbox(server, pools, {spec.logical_id: spec for spec in specs}, root, log_path)
@@ -369,6 +371,7 @@ def test_static_files(sandbox: Sandbox) -> None:
     assert index.text == "<!doctype html><title>home</title>"
     assert index.headers["Content-Type"] == "text/html; charset=utf-8"
     assert index.headers["Cache-Control"] == "no-cache"
+    assert index.headers["Content-Security-Policy"] == "default-src 'self'"  # the site's headers, as CloudFront adds
     script = requests.get(f"{sandbox.url}/app.js", timeout=10)
     assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
     assert script.text == "console.log('hi');"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra.sandbox.template import Resolver, functions, load_template
+from infra.sandbox.template import Resolver, functions, load_template, site_headers
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -373,3 +373,19 @@ def test_the_deployed_template_has_no_dependency_cycle(monkeypatch: pytest.Monke
     assert "SiteDistribution" in deployed["Resources"]
     assert references(deployed["Resources"]["HttpApi"]) >= {"LoginFunction", "SessionFunction"}  # the reason
     assert cycle(deployed["Resources"]) == []
+
+
+def test_the_sandbox_serves_the_site_with_the_headers_cloudfront_adds() -> None:
+    config = TEMPLATE["Resources"]["SiteSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    policy = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+
+    headers = dict(site_headers(TEMPLATE))
+
+    assert headers == {
+        "Content-Security-Policy": " ".join(policy.split()),
+        "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }
+    # The browser tests run the demo under this policy and fail on any violation (tests/e2e/conftest.py).
