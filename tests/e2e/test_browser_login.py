@@ -203,3 +203,17 @@ def test_a_session_ended_elsewhere_shows_the_not_authenticated_message(page: Pag
     expect(page.locator("#error-message")).to_have_text(kit_message(page, "not_authenticated"))
     expect(page.get_by_role("button", name="Log in with MyInfo v4")).to_be_visible()
     expect(page.locator("#profile")).to_be_hidden()
+
+
+def test_a_person_who_refuses_consent_sees_the_access_denied_message(page: Page, sandbox: Sandbox) -> None:
+    page.goto(sandbox.url)
+    page.get_by_role("button", name="Log in with MyInfo v4", exact=True).click()
+    page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v4_url) + r"/com/v4/authorize"))
+    page.get_by_label("Persona").select_option(SANDBOX_PERSONA)
+    page.get_by_role("button", name="Deny").click()  # the provider redirects back with error=access_denied
+    page.wait_for_url(sandbox.url + "/")
+
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.locator("#error-message")).to_have_text(kit_message(page, "access_denied"))
+    expect(page.get_by_role("button", name="Log in with MyInfo v4")).to_be_visible()
+    expect(page.locator("#profile")).to_be_hidden()
