@@ -41,11 +41,9 @@ CONTENT_TYPES = {
 }
 """Stated rather than guessed for the files a page needs: a module script served with another type won't run."""
 
-PAGE_CACHE_CONTROL = "no-cache"
-"""Browsers revalidate pages on every visit, so a publish shows at once and never pairs old HTML with new code."""
-
-ASSET_CACHE_CONTROL = "public, max-age=300"
-"""Scripts and styles have no content hash in their names, so they are cached briefly rather than for good."""
+CACHE_CONTROL = "no-cache"
+"""Browsers revalidate every file on every visit (a cheap 304 by ETag): the page's modules have no content hash in
+their names, so a cached old ``gateway.js`` next to a new ``app.js`` could break the page after a publish."""
 
 
 class DeployError(Exception):
@@ -98,10 +96,6 @@ def content_type(key: str) -> str:
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
-def cache_control(key: str) -> str:
-    return PAGE_CACHE_CONTROL if key.endswith(".html") else ASSET_CACHE_CONTROL
-
-
 def publish(site_dir: Path, site: Site, s3: S3Client, cloudfront: CloudFrontClient) -> Published:
     """Upload every file, delete objects the folder no longer has, then invalidate the whole distribution.
 
@@ -114,7 +108,7 @@ def publish(site_dir: Path, site: Site, s3: S3Client, cloudfront: CloudFrontClie
             Key=key,
             Body=path.read_bytes(),
             ContentType=content_type(key),
-            CacheControl=cache_control(key),
+            CacheControl=CACHE_CONTROL,
         )
     stale = sorted(set(_object_keys(s3, site.bucket)) - set(files))
     for start in range(0, len(stale), 1000):  # DeleteObjects takes at most 1000 keys

@@ -83,7 +83,7 @@ def requirements(python: str = "python3.11", browser: bool = False) -> list[Requ
             name="Python",
             command=python,
             minimum=(3, 11),
-            purpose="runs the gateway's handlers as Lambda's python3.11 runtime does",
+            purpose="runs the gateway's handlers, the sandbox and the tests (the code stays 3.11-compatible)",
             apt="python3.11 python3.11-venv",
             brew="python@3.11",
             other_source="set PYTHON=/path/to/python3.11",
@@ -125,6 +125,7 @@ def requirements(python: str = "python3.11", browser: bool = False) -> list[Requ
                 purpose="runs the browser tests (make test, make e2e; not make dev)",
                 apt="chromium",
                 brew="--cask chromium",
+                other_source="on Ubuntu the chromium snap; on macOS put Chromium.app's binary on PATH as chromium",
             )
         )
     return needed

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -156,3 +159,25 @@ def load_handler(name: str) -> ModuleType:
         patch.setattr("singpass_gateway.observability.traced", lambda handler: handler)
         spec.loader.exec_module(module)
     return module
+
+
+def import_in_a_fresh_process(
+    code_dir: Path, environment: Mapping[str, str], probe: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Import ``code_dir``'s app.py in a new interpreter with only ``environment`` (and PATH, a region, no AWS
+    credentials), as a Lambda container starts, then run ``probe``; module-level work happens as deployed."""
+    script = f"import sys\nsys.path.insert(0, {str(code_dir)!r})\nimport app\n{probe}"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={
+            "PATH": os.environ["PATH"],
+            "AWS_DEFAULT_REGION": "ap-southeast-1",
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            **environment,
+        },
+        cwd=code_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

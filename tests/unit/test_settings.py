@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from singpass_gateway.errors import ConfigurationError
-from singpass_gateway.settings import load_settings, settings, with_site_url
+from singpass_gateway.settings import load_settings, settings, tracing_enabled, with_site_url
 
 SGID = {"id": "sgid", "type": "sgid", "name": "sgID", "client_id": "c"}
 
@@ -49,7 +49,6 @@ def test_public_url_decides_the_redirect_uri() -> None:
         ({"GATEWAY_PROVIDERS": json.dumps([SGID, SGID])}, "duplicate"),
         ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "id": "SgID"}])}, "lowercase slug"),
         ({"GATEWAY_PROVIDERS": json.dumps([{**SGID, "name": ""}])}, "'name' is required"),
-        ({"GATEWAY_TRACING": "yes"}, "GATEWAY_TRACING must be true or false"),
     ],
 )
 def test_invalid_settings_are_refused_with_a_clear_message(overrides: dict[str, str], message: str) -> None:
@@ -57,10 +56,27 @@ def test_invalid_settings_are_refused_with_a_clear_message(overrides: dict[str, 
         load_settings(environ(**overrides))
 
 
-def test_tracing_is_off_unless_switched_on() -> None:
-    assert load_settings(environ()).tracing is False
-    assert load_settings(environ(GATEWAY_TRACING="false")).tracing is False
-    assert load_settings(environ(GATEWAY_TRACING="true")).tracing is True
+@pytest.mark.parametrize(("value", "enabled"), [(None, False), ("false", False), ("true", True), (" TRUE ", True)])
+def test_tracing_is_off_unless_switched_on(monkeypatch: pytest.MonkeyPatch, value: str | None, enabled: bool) -> None:
+    tracing_enabled.cache_clear()
+    if value is None:
+        monkeypatch.delenv("GATEWAY_TRACING", raising=False)
+    else:
+        monkeypatch.setenv("GATEWAY_TRACING", value)
+    try:
+        assert tracing_enabled() is enabled
+    finally:
+        tracing_enabled.cache_clear()
+
+
+def test_a_tracing_switch_that_is_neither_true_nor_false_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    tracing_enabled.cache_clear()
+    monkeypatch.setenv("GATEWAY_TRACING", "yes")
+    try:
+        with pytest.raises(ConfigurationError, match="GATEWAY_TRACING must be true or false"):
+            tracing_enabled()
+    finally:
+        tracing_enabled.cache_clear()
 
 
 def test_http_is_allowed_for_localhost_only() -> None:

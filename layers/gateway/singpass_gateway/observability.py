@@ -89,7 +89,7 @@ def traced(handler: Handler) -> Handler:
     """X-Ray traces of the handler and of its provider (requests) and AWS (botocore) calls when the deployment
     turns tracing on; otherwise the handler itself, and the X-Ray SDK is never imported (it would add hundreds of
     milliseconds to every cold start)."""
-    if not configuration.settings().tracing:
+    if not configuration.tracing_enabled():
         return handler
     from aws_lambda_powertools import Tracer
 

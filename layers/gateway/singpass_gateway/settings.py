@@ -55,8 +55,6 @@ class Settings:
     allowed_origins: frozenset[str] = frozenset()
     """Browser origins that may call the data routes with credentials (CORS): the frontend's own origin plus
     ``GATEWAY_ALLOWED_ORIGINS``. Requests from any other origin are refused."""
-    tracing: bool = False
-    """X-Ray traces of handlers and their provider and AWS calls; off, the X-Ray SDK is never imported."""
 
     def origin_allowed(self, origin: str, request_origin: str) -> bool:
         """Whether a request's ``Origin`` header names a site allowed to use the API: a configured frontend
@@ -72,6 +70,14 @@ class Settings:
 def settings() -> Settings:
     """The container's settings (parsed on first use, then reused by every invocation)."""
     return load_settings(with_site_url(os.environ, _ssm_parameter))
+
+
+@functools.cache
+def tracing_enabled() -> bool:
+    """Whether X-Ray traces the handlers (``GATEWAY_TRACING``). Read apart from :func:`settings`: handlers decide
+    it when imported, and the OpenAPI function, which reads no other setting, must not need the site URL's SSM
+    parameter (nor any AWS access) to start."""
+    return _flag(os.environ, "GATEWAY_TRACING")
 
 
 def with_site_url(environ: Mapping[str, str], read_parameter: Callable[[str], str]) -> Mapping[str, str]:
@@ -120,7 +126,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         refresh_after_seconds=_int(environ, "GATEWAY_REFRESH_AFTER_SECONDS", 0, minimum=0),
         providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS")),
         allowed_origins=frozenset({origin_of(frontend_url), *_origins(environ, "GATEWAY_ALLOWED_ORIGINS")}),
-        tracing=_flag(environ, "GATEWAY_TRACING"),
     )
 
 

@@ -70,9 +70,9 @@ def test_publish_uploads_with_headers_deletes_stale_files_and_invalidates(tmp_pa
     }
     assert headers == {
         "index.html": ("text/html; charset=utf-8", "no-cache"),
-        "app.js": ("text/javascript; charset=utf-8", "public, max-age=300"),
-        "styles.css": ("text/css; charset=utf-8", "public, max-age=300"),
-        "img/logo.svg": ("image/svg+xml", "public, max-age=300"),
+        "app.js": ("text/javascript; charset=utf-8", "no-cache"),
+        "styles.css": ("text/css; charset=utf-8", "no-cache"),
+        "img/logo.svg": ("image/svg+xml", "no-cache"),
     }
     assert s3.get_object(Bucket=BUCKET, Key="app.js")["Body"].read() == b"export {};"
     (invalidation,) = cloudfront.list_invalidations(DistributionId=distribution_id)["InvalidationList"]["Items"]

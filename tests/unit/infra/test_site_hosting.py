@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from infra.sandbox.template import Resolver, functions, load_template, site_headers
+from tests.unit.fakes import import_in_a_fresh_process
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -200,10 +201,13 @@ def test_every_api_route_is_under_a_path_cloudfront_sends_to_the_api() -> None:
 # ------------------------------------------------------------------------------------ the site's URL
 
 
-def reads_settings(code_dir: Path) -> bool:
-    """Whether a handler loads the gateway's settings (itself or through gateway()), and so reads the site's URL
-    from SSM at cold start when the stack hosts the site on its *.cloudfront.net name."""
-    return re.search(r"\b(gateway|settings)\(\)", (code_dir / "app.py").read_text(encoding="utf-8")) is not None
+def needs_the_site_url(code_dir: Path, environment: dict[str, str]) -> bool:
+    """Whether the handler, started as in Lambda with SSM out of reach, stops for want of the site's URL (it loads
+    the gateway's settings at cold start); any other failure to start fails the test."""
+    unreachable = {**environment, "AWS_ENDPOINT_URL_SSM": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x"}
+    done = import_in_a_fresh_process(code_dir, {**unreachable, "AWS_SECRET_ACCESS_KEY": "x"})
+    assert done.returncode == 0 or "GATEWAY_SITE_URL_PARAMETER" in done.stderr, done.stderr[-2000:]
+    return done.returncode != 0
 
 
 def test_on_a_custom_domain_the_functions_use_it_and_the_distribution_serves_it() -> None:
@@ -228,10 +232,17 @@ def test_on_the_cloudfront_domain_the_functions_read_it_from_the_parameter_the_s
     assert config["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
     parameter = created(ON_CLOUDFRONT_DOMAIN)["SiteUrlParameter"]["Properties"]
     assert parameter["Value"] == f"https://{PHYSICAL['SiteDistribution']['DomainName']}"
-    specs = [spec for spec in functions(TEMPLATE, resolver(ON_CLOUDFRONT_DOMAIN)) if reads_settings(spec.code_dir)]
-    assert {"LoginFunction", "CallbackFunction", "SessionFunction", "JwksFunction"} <= {
-        spec.logical_id for spec in specs
+    every_function = functions(TEMPLATE, resolver(ON_CLOUDFRONT_DOMAIN))
+    specs = [spec for spec in every_function if needs_the_site_url(spec.code_dir, spec.environment)]
+    assert {spec.logical_id for spec in specs} == {
+        "LoginFunction",
+        "CallbackFunction",
+        "SessionFunction",
+        "JwksFunction",
     }
+    for spec in every_function:  # the others start without it, and so without the grant
+        if spec not in specs:
+            assert not [grant for grant in grants(spec.logical_id, ON_CLOUDFRONT_DOMAIN) if grant[0].startswith("ssm:")]
     for spec in specs:
         # Empty here; settings.with_site_url fills both from the parameter at cold start.
         assert (spec.environment["GATEWAY_FRONTEND_URL"], spec.environment["GATEWAY_PUBLIC_URL"]) == ("", "")
@@ -389,3 +400,17 @@ def test_the_sandbox_serves_the_site_with_the_headers_cloudfront_adds() -> None:
         "Referrer-Policy": "same-origin",
     }
     # The browser tests run the demo under this policy and fail on any violation (tests/e2e/conftest.py).
+
+
+def test_the_pages_own_policy_is_cloudfronts_for_sites_hosted_without_it() -> None:
+    """A site hosted elsewhere (SiteHosting=None) may send no headers; the page's meta policy then applies, and it
+    must say what CloudFront's says (but frame-ancestors, which a meta policy cannot carry)."""
+    config = TEMPLATE["Resources"]["SiteSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    header = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    page = (ROOT / "frontend" / "index.html").read_text(encoding="utf-8")
+    [meta] = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+
+    def directives(policy: str) -> set[str]:
+        return {" ".join(part.split()) for part in policy.split(";") if part.strip()}
+
+    assert directives(meta) == directives(header) - {"frame-ancestors 'none'"}
