@@ -378,10 +378,15 @@ def _parameter_values(declared: Mapping[str, Any], overrides: Mapping[str, str])
 
 
 def _check_allowed(name: str, value: str, declaration: Mapping[str, Any]) -> None:
-    """Refuse values outside AllowedValues, as CloudFormation refuses to create the stack."""
+    """Refuse values outside AllowedValues or AllowedPattern, as CloudFormation refuses to create the stack (its
+    pattern must match the whole value)."""
     allowed = declaration.get("AllowedValues")
     if allowed is not None and value not in [_to_str(item, name) for item in allowed]:
         raise TemplateError(f"parameter {name}: {value!r} is not one of {allowed!r}")
+    pattern = declaration.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(_to_str(pattern, name), value) is None:
+        constraint = declaration.get("ConstraintDescription") or f"must match {pattern}"
+        raise TemplateError(f"parameter {name}: {value!r}: {constraint}")
 
 
 def _typed_parameter(value: str, type_name: str) -> Any:

@@ -343,3 +343,23 @@ def test_an_additional_key_needs_the_key_it_rotates(option: str, message: str) -
 
     with pytest.raises(ConfigurationError, match=message):
         parse_config(entry)
+
+
+NEXT_ARN = "arn:aws:kms:ap-southeast-1:1:key/next-key-id"
+
+
+@pytest.mark.parametrize(
+    ("option", "listed", "message"),
+    [
+        ("additional_signing_key_arns", [SIGNING_ARN], "'additional_signing_key_arns' repeats 'signing_key_arn'"),
+        ("additional_signing_key_arns", [NEXT_ARN, NEXT_ARN], f"'additional_signing_key_arns' lists {NEXT_ARN} twice"),
+        ("additional_decryption_key_arns", [NEXT_ARN, DECRYPTION_ARN], "repeats 'decryption_key_arn'"),
+        ("additional_decryption_key_arns", [NEXT_ARN, NEXT_ARN], f"lists {NEXT_ARN} twice"),
+    ],
+)
+def test_a_key_listed_twice_is_refused_at_start_up(
+    fake_http: FakeHttp, option: str, listed: list[str], message: str
+) -> None:
+    """Two copies of one key share its kid: a JWKS with a repeated kid, and JWEs that match two keys and fail."""
+    with pytest.raises(ConfigurationError, match=f"provider singpass: .*{message}"):
+        make(fake_http, **{option: listed})

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jwe
 from joserfc.jwk import ECKey
-from singpass_gateway.errors import GatewayError
+from singpass_gateway.errors import ConfigurationError, GatewayError
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.keys.pem import PemKey
 from singpass_gateway.providers import AuthorizationRequest, Callback
@@ -271,6 +271,23 @@ def test_during_rotation_both_encryption_keys_decrypt_and_all_keys_are_published
         (kid(NEXT_ENC), "enc", "ECDH-ES+A256KW"),
     }
     assert all("d" not in key for key in provider.client_jwks())
+
+
+@pytest.mark.parametrize(
+    ("option", "listed", "message"),
+    [
+        ("additional_signing_key_arns", [SIGNING], "'additional_signing_key_arns' repeats 'signing_key_arn'"),
+        ("additional_signing_key_arns", [NEXT_SIGNING, NEXT_SIGNING], f"lists {NEXT_SIGNING} twice"),
+        ("decryption_key_arns", [ENC, NEXT_ENC, ENC], f"'decryption_key_arns' lists {ENC} twice"),
+        ("decryption_key_arns", [ENC, NEXT_ENC, NEXT_ENC], f"lists {NEXT_ENC} twice"),
+    ],
+)
+def test_a_key_listed_twice_is_refused_at_start_up(
+    fake_http: FakeHttp, option: str, listed: list[str], message: str
+) -> None:
+    """Two copies of one key share its kid: a JWKS with a repeated kid, and JWEs that match two keys and fail."""
+    with pytest.raises(ConfigurationError, match=f"provider myinfo-v4: .*{message}"):
+        make(fake_http, **{option: listed})
 
 
 @pytest.mark.parametrize(

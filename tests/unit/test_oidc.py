@@ -24,6 +24,7 @@ from tests.unit.upstream import public_jwk
 
 ISSUER = "https://op.example"
 SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:oidc"
+KEY_ARN = "arn:aws:kms:ap-southeast-1:1:key/sig-key-id"
 NOW = 1_800_000_000
 NONCE = "nonce-1"
 REDIRECT = "https://app.example/auth/oidc/callback"
@@ -136,6 +137,10 @@ def test_explicit_endpoints_need_no_discovery(upstream: FakeHttp) -> None:
         ({"authorization_params": {"state": "fixed"}}, "protocol parameters"),
         ({"discovery": False}, "authorization_endpoint"),
         ({"issuer": "http://op.example"}, "https"),
+        (
+            {"client_auth": "private_key_jwt", "signing_key_arn": KEY_ARN, "additional_signing_key_arns": [KEY_ARN]},
+            "'additional_signing_key_arns' repeats 'signing_key_arn'",
+        ),
     ],
 )
 def test_bad_configuration_is_refused_at_start_up(fake_http: FakeHttp, options: dict[str, Any], message: str) -> None:

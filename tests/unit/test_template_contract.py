@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.sandbox.template import Resolver, functions, load_template
+from infra.sandbox.template import Resolver, TemplateError, functions, load_template
 from tests.unit.fakes import load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,3 +314,38 @@ def test_myinfo_v4_keys_being_rotated_are_published_accepted_and_granted() -> No
     assert myinfo_v4["decryption_key_arns"] == keys[2:]
     assert grants("CallbackFunction", parameters)["kms:DeriveSharedSecret"] == set(keys[2:])
     assert grants("JwksFunction", parameters)["kms:GetPublicKey"] == set(keys)
+
+
+ADDITIONAL_KEY_PARAMETERS = [
+    "SingpassAdditionalSigningKeyArns",
+    "SingpassAdditionalDecryptionKeyArns",
+    "MyInfoV4AdditionalSigningKeyArns",
+    "MyInfoV4AdditionalDecryptionKeyArns",
+]
+NEXT_KEY, OLD_KEY = "arn:aws:kms:ap-southeast-1:1:key/next", "arn:aws:secretsmanager:ap-southeast-1:1:secret:old-AbC"
+
+
+@pytest.mark.parametrize("parameter", ADDITIONAL_KEY_PARAMETERS)
+@pytest.mark.parametrize("value", ["", NEXT_KEY, f"{NEXT_KEY},{OLD_KEY}"])
+def test_additional_keys_are_comma_separated_arns(parameter: str, value: str) -> None:
+    resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **PARAMETERS, parameter: value}, PHYSICAL)
+    assert resolver.resolve({"Ref": parameter}) == value
+
+
+@pytest.mark.parametrize("parameter", ADDITIONAL_KEY_PARAMETERS)
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"{NEXT_KEY}, {OLD_KEY}",
+        f"{NEXT_KEY} ,{OLD_KEY}",
+        f"{NEXT_KEY},,{OLD_KEY}",
+        f"{NEXT_KEY},",
+        f'{NEXT_KEY}"',
+        "key/next",
+    ],
+)
+def test_a_malformed_key_list_is_refused_before_it_breaks_logins_and_policies(parameter: str, value: str) -> None:
+    """A space after a comma would reach the gateway as " arn:…" (refused at cold start) and IAM as a bad resource;
+    an empty item or a quote would break the provider JSON the template builds."""
+    with pytest.raises(TemplateError, match=f"{parameter}: .*comma-separated ARNs, no spaces"):
+        Resolver(TEMPLATE, {"SiteHosting": "None", **PARAMETERS, parameter: value}, PHYSICAL)

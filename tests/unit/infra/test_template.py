@@ -93,6 +93,8 @@ Parameters:
     AllowedValues: [dev, prod]
   Domain:
     Type: String
+    AllowedPattern: "[a-z.]+"
+    ConstraintDescription: a lower-case host name
   Zones:
     Type: CommaDelimitedList
     Default: "a,b,c"
@@ -125,6 +127,13 @@ def test_parameter_outside_allowed_values_and_unknown_override(tmp_path: Path) -
         resolver_for(template, parameters={"Domain": "d", "Stage": "qa"})
     with pytest.raises(TemplateError, match="Typo"):
         resolver_for(template, parameters={"Domain": "d", "Typo": "x"})
+
+
+def test_a_parameter_must_match_its_allowed_pattern_whole(tmp_path: Path) -> None:
+    template = write_template(tmp_path, PARAMETERS)
+    for value in ("example.sg1", "1example.sg", ""):  # CloudFormation matches the pattern against the whole value
+        with pytest.raises(TemplateError, match=r"Domain: .*a lower-case host name"):
+            resolver_for(template, parameters={"Domain": value})
 
 
 def test_pseudo_parameters(tmp_path: Path) -> None:

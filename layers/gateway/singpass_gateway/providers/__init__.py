@@ -192,13 +192,23 @@ class Options:
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be an ARN (secrets stay out of config)")
         return value
 
-    def arns(self, name: str, *, required: bool) -> tuple[str, ...]:
-        """A list of key ARNs (several while keys rotate); an absent optional list is empty."""
+    def arns(self, name: str, *, required: bool, current: str | None = None) -> tuple[str, ...]:
+        """A list of key ARNs (several while keys rotate); an absent optional list is empty.
+
+        No key may be listed twice, nor repeat ``current`` (the option naming the key in use): both copies would
+        carry one kid, so the published JWKS would repeat it and every JWE to it would match two keys and fail.
+        """
         if not required and not self._entry.options.get(name):
             return ()
         values = self.strings(name, ())
         if not all(value.startswith("arn:") for value in values):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must list ARNs (secrets stay out of config)")
+        repeated = next((value for index, value in enumerate(values) if value in values[:index]), None)
+        if repeated is not None:
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} lists {repeated} twice")
+        in_use = self._entry.options.get(current) if current is not None else None
+        if isinstance(in_use, str) and in_use.strip() in values:
+            raise ConfigurationError(f"provider {self._entry.id}: {name!r} repeats {current!r}, the key in use")
         return values
 
     def optional_string(self, name: str) -> str | None:

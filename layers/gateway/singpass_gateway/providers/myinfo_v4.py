@@ -72,7 +72,9 @@ def create(entry: ProviderSettings, toolkit: Toolkit) -> MyInfoV4Provider:
         myinfo_jwks_url=options.optional_url("myinfo_jwks_url") or myinfo_jwks,
         client_id=options.string("client_id"),
         signing_key_arn=options.arn("signing_key_arn"),
-        additional_signing_key_arns=options.arns("additional_signing_key_arns", required=False),
+        additional_signing_key_arns=options.arns(
+            "additional_signing_key_arns", required=False, current="signing_key_arn"
+        ),
         decryption_key_arns=options.arns("decryption_key_arns", required=True),
         scopes=options.strings("scopes", ("uinfin", "name")),
         purpose_id=options.string("purpose_id"),

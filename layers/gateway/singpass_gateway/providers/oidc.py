@@ -122,8 +122,8 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
     client_auth = options.choice("client_auth", CLIENT_AUTH_METHODS, "client_secret_basic")
     private_key_jwt = client_auth == "private_key_jwt"
     has_decryption_key = entry.options.get("decryption_key_arn") is not None
-    additional_signing = options.arns("additional_signing_key_arns", required=False)
-    additional_decryption = options.arns("additional_decryption_key_arns", required=False)
+    additional_signing = options.arns("additional_signing_key_arns", required=False, current="signing_key_arn")
+    additional_decryption = options.arns("additional_decryption_key_arns", required=False, current="decryption_key_arn")
     if additional_signing and not private_key_jwt:
         raise ConfigurationError(f"provider {entry.id}: additional_signing_key_arns need private_key_jwt")
     if additional_decryption and not has_decryption_key:
