@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -23,7 +24,12 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
     session_id = browser.cookies["__Host-sgw_session"]
     me = browser.api("/api/me").json()
     browser.api("/auth/logout", method="POST")
-    browser.get(callback_url)  # a failed replay logs a warning too
+    browser.get(callback_url)  # a rejected replay logs a warning too
+    refused_authorize = browser.start_login("/private", provider).headers["Location"]
+    refused_login_cookie = browser.cookies["__Host-sgw_login"]
+    refused_url = provider_redirect(refused_authorize)  # a second login, which the person refuses:
+    refusal = urlencode({"state": query(refused_url)["state"], "error": "access_denied"})
+    assert "error=access_denied" in browser.get(refused_url.split("?")[0] + "?" + refusal).headers["Location"]
     time.sleep(0.2)
     with handler_log.open("rb") as log:
         log.seek(start)
@@ -31,12 +37,15 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
 
     records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     messages = [record["message"] for record in records if "_aws" not in record]
-    assert {"login started", "login completed", "login failed"} <= set(messages)  # the capture saw the login
+    assert {"login started", "login completed", "callback rejected", "login failed"} <= set(messages)
     metrics = [record for record in records if "_aws" in record]  # CloudWatch EMF documents
     published = {(name, record.get("provider"), record.get("call")) for record in metrics for name in names(record)}
     assert {("LoginStarted", provider, None), ("LoginSucceeded", provider, None)} <= published
     assert ("UpstreamLatency", provider, "token") in published
-    assert ("LoginFailed", provider, None) in published  # the replay: invalid_state
+    codes = {(name, record.get("error_code")) for record in metrics for name in names(record)}
+    assert ("CallbackRejected", "invalid_state") in codes  # the replay: it spent no login
+    assert ("LoginFailed", "access_denied") in codes  # the refused login
+    assert ("LoginFailed", "invalid_state") not in codes
     for record in metrics:  # every dimension value comes from a closed set
         assert set(record) - names(record) <= {"_aws", "service", "provider", "call", "error_code", "function_name"}
         assert record.get("provider", provider) == provider
@@ -46,6 +55,9 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
         "login cookie": login_cookie,
         "state": query(callback_url)["state"],
         "code": query(callback_url)["code"],
+        "refused login cookie": refused_login_cookie,
+        "refused state": query(refused_url)["state"],
+        "refused code": query(refused_url)["code"],
         **{f"secret {name}": value for name, value in SANDBOX_SECRETS.items()},
         "sub": me["sub"],
         "sub uuid": me["sub"].removeprefix("u="),

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 from singpass_gateway import observability
-from singpass_gateway.errors import UnknownProvider
+from singpass_gateway.errors import InvalidReturnTo, UnknownProvider
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.observability import NAMESPACE, SERVICE, metrics
+from singpass_gateway.store import StoreUnavailable
 
 from infra.sandbox.template import Resolver, load_template
 from tests.unit.fakes import FakeHttp
@@ -142,11 +144,90 @@ def test_a_provider_id_from_the_url_that_is_not_configured_is_counted_as_unknown
     output = capsys.readouterr().out
     assert "evil-provider" not in output
     assert "xxxx" not in output
-    failures = published(output)
-    assert len(failures) == 4
-    assert {(name, json.dumps(dims, sort_keys=True)) for name, dims, _ in failures} == {
-        ("LoginFailed", json.dumps({"error_code": "unknown_provider", "provider": "unknown", "service": SERVICE}))
-    }
+    # No login started, so none failed: the login route's 404 publishes nothing, the callback is rejected.
+    assert [(name, dimensions) for name, dimensions, _ in published(output)] == 2 * [
+        ("CallbackRejected", {"provider": "unknown", "error_code": "unknown_provider", "service": SERVICE})
+    ]
+
+
+def test_a_login_refused_before_it_starts_is_neither_started_nor_failed(capsys: pytest.CaptureFixture[str]) -> None:
+    upstream = build("sgid")
+    capsys.readouterr()
+
+    with pytest.raises(InvalidReturnTo):
+        upstream.gateway.begin_login("sgid", "https://evil.example/", PUBLIC_URL)
+
+    assert published(capsys.readouterr().out) == []
+
+
+def test_a_forged_replayed_or_expired_callback_is_rejected_not_a_failed_login(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    upstream = build("sgid")
+    started = upstream.start()
+    params = upstream.authorize(started.location)
+    assert upstream.finish(params, started.binding).error is None
+    late = upstream.start()
+    late_params = upstream.authorize(late.location)
+    upstream.now += 86_400  # a day later: long past any login's lifetime
+    capsys.readouterr()
+
+    callbacks = [
+        (params, started.binding, "invalid_state"),  # replayed: the back button after a login
+        ({**params, "state": "forged"}, started.binding, "invalid_state"),
+        ({"code": "c"}, started.binding, "invalid_state"),  # no state
+        (params, None, "invalid_state"),  # no login cookie
+        (late_params, "another browser's", "invalid_state"),
+        (late_params, late.binding, "login_expired"),
+        (late_params, late.binding, "login_expired"),  # an expired login can be sent again and again
+    ]
+    for callback, binding, code in callbacks:
+        outcome = upstream.finish(callback, binding)
+        assert outcome.error == code
+        assert outcome.location == f"https://app.example/?error={code}"
+
+    assert [(name, dimensions["error_code"]) for name, dimensions, _ in published(capsys.readouterr().out)] == [
+        ("CallbackRejected", code) for _, _, code in callbacks
+    ]
+
+
+def test_a_login_whose_callback_reached_a_failing_table_failed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The callback may have spent its transaction: its login can no longer succeed, so it counts as failed."""
+    upstream = build("oidc")
+    started = upstream.start()
+    params = upstream.authorize(started.location)
+
+    def failing(*args: object) -> None:
+        raise StoreUnavailable("DynamoDB DeleteItem failed: ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(upstream.store, "consume_transaction", failing)
+    capsys.readouterr()
+
+    assert upstream.finish(params, started.binding).error == "service_unavailable"
+    assert published(capsys.readouterr().out) == [
+        ("LoginFailed", {"provider": "oidc", "error_code": "service_unavailable", "service": SERVICE}, 1.0)
+    ]
+
+
+def test_junk_callbacks_never_push_failed_logins_past_started_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    """The login failure alarm's rate, LoginFailed / LoginStarted, stays a share of started logins."""
+    upstream = build("singpass")
+    capsys.readouterr()
+
+    assert upstream.login().error is None
+    assert upstream.login().error is None
+    denied = upstream.start()
+    params = upstream.authorize(denied.location)
+    denial = {"state": params["state"], "error": "access_denied"}
+    assert upstream.finish(denial, denied.binding).error == "access_denied"
+    for attempt in range(10):  # junk: forged states, the denied login's callback replayed, no login cookie
+        junk = [{**params, "state": f"forged-{attempt}"}, denial, {}][attempt % 3]
+        assert upstream.finish(junk, denied.binding if attempt % 3 != 2 else None).error == "invalid_state"
+
+    totals = Counter(name for name, _, _ in published(capsys.readouterr().out) if not name.startswith("Upstream"))
+    assert totals == {"LoginStarted": 3, "LoginSucceeded": 2, "LoginFailed": 1, "CallbackRejected": 10}
 
 
 # ------------------------------------------------------------------------------------- template.yaml reads them
@@ -157,7 +238,8 @@ def emitted_by_the_code(capsys: pytest.CaptureFixture[str]) -> set[Metric]:
     capsys.readouterr()
     observability.count_login_started("sgid")
     observability.count_login_succeeded("sgid")
-    observability.count_login_failed("sgid", "invalid_state")
+    observability.count_login_failed("sgid", "access_denied")
+    observability.count_callback_rejected("sgid", "invalid_state")
     with observability.calls_for("sgid"):
         observability.record_upstream_answer("token", 12.5, 503)
         observability.record_upstream_failure("userinfo")

@@ -3,7 +3,8 @@
 State, nonce, PKCE, browser binding, sessions and redirects are handled here once for every provider. Flows
 never parse tokens (providers do, through :mod:`singpass_gateway.jose`) and never format HTTP responses
 (handlers do, through :mod:`singpass_gateway.web`). Logins are counted here too (started, succeeded, failed by
-stable code), and each provider call is attributed to its provider for the upstream metrics.
+stable code; callbacks refused before they spent a login apart from them), and each provider call is attributed
+to its provider for the upstream metrics.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .errors import (
 from .observability import (
     UNKNOWN_PROVIDER,
     calls_for,
+    count_callback_rejected,
     count_login_failed,
     count_login_started,
     count_login_succeeded,
@@ -80,7 +82,8 @@ class CompletedLogin:
 
 
 class LoginFailed(Exception):
-    """A callback that failed; the browser goes back to the frontend with ``?error=<code>``."""
+    """A login that failed or a callback that was refused; the browser goes back to the frontend with
+    ``?error=<code>``."""
 
     def __init__(self, error: GatewayError, location: str, consumed: bool) -> None:
         super().__init__(error.code)
@@ -134,8 +137,11 @@ class Gateway:
         A session the browser already holds ends here, where its (SameSite=Strict) cookie is still sent: the
         provider's redirect to the callback is cross-site and carries none. The callback always issues a new
         session id, so an id planted before login never survives it (no fixation).
+
+        An unknown provider or an unsafe return_to is refused (404, 400) before the login is counted as started,
+        and is not counted as failed either: no login began, and the API's 4xx count shows such requests.
         """
-        provider = self._login_provider(provider_id)
+        provider = self._provider(provider_id)
         return_to = safe_return_to(requested_return_to)  # before anything is pushed or stored
         count_login_started(provider.id)
         now = int(self._clock())
@@ -175,7 +181,7 @@ class Gateway:
         binding: str | None,
     ) -> CompletedLogin:
         """Finish a login exactly once; on any failure raise LoginFailed and store nothing."""
-        provider = self._login_provider(provider_id)
+        provider = self._callback_provider(provider_id)
         txn = self._consume(provider.id, params, binding)
         try:
             with calls_for(provider.id):
@@ -279,16 +285,20 @@ class Gateway:
             raise UnknownProvider(f"no provider {provider_id[:40]!r}")
         return provider
 
-    def _login_provider(self, provider_id: str) -> Provider:
-        """The provider a login or callback names; a name no provider has counts as a failed login of the
+    def _callback_provider(self, provider_id: str) -> Provider:
+        """The provider a callback names; a name no provider has counts as a rejected callback of the
         ``unknown`` provider, so that text from the URL never becomes a metric dimension."""
         try:
             return self._provider(provider_id)
         except UnknownProvider as error:
-            count_login_failed(UNKNOWN_PROVIDER, error.code)
+            count_callback_rejected(UNKNOWN_PROVIDER, error.code)
             raise
 
     def _consume(self, provider_id: str, params: Mapping[str, str], binding: str | None) -> LoginTransaction:
+        """The callback's login transaction, spent. A callback it does not spend (no state or login cookie;
+        forged, replayed, expired or another browser's state) is rejected, not a failed login: it belongs to no
+        started login, or (expired) it can be sent again and again. A failing table is a failed login: the
+        callback may have spent its transaction, and its login can no longer succeed."""
         state = params.get("state", "")
         try:
             if not state or not binding:
@@ -301,7 +311,7 @@ class Gateway:
             # the browser cannot complete it later.
             raise self._failed(provider_id, error, "/", consumed=True) from None
         except GatewayError as error:
-            raise self._failed(provider_id, error, "/", consumed=False) from None
+            raise self._rejected(provider_id, error) from None
 
     def _callback(self, txn: LoginTransaction, params: Mapping[str, str]) -> Callback:
         """The provider's answer as a Callback, or the login error it reports."""
@@ -328,11 +338,20 @@ class Gateway:
         )
 
     def _failed(self, provider_id: str, error: GatewayError, return_to: str, *, consumed: bool) -> LoginFailed:
+        """A started login's end: counted once, as its LoginStarted was."""
         logger.warning(
             "login failed", extra={"provider": provider_id, "error_code": error.code, "detail": error.detail}
         )
         count_login_failed(provider_id, error.code)
         return LoginFailed(error, self._frontend(with_error(return_to, error.code)), consumed)
+
+    def _rejected(self, provider_id: str, error: GatewayError) -> LoginFailed:
+        """A callback that spent no login: the browser's own login in progress, if any, is left alone."""
+        logger.warning(
+            "callback rejected", extra={"provider": provider_id, "error_code": error.code, "detail": error.detail}
+        )
+        count_callback_rejected(provider_id, error.code)
+        return LoginFailed(error, self._frontend(with_error("/", error.code)), consumed=False)
 
     def _frontend(self, path: str) -> str:
         return self._settings.frontend_url + path

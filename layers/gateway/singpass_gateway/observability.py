@@ -58,7 +58,18 @@ def count_login_succeeded(provider: str) -> None:
 
 
 def count_login_failed(provider: str, error_code: str) -> None:
+    """A started login that ended in failure: begin_login failing after counting it started, or a callback that
+    spent the login's transaction (or, the table failing, may have). A login's transaction is spent once, so each
+    LoginStarted ends at most once, and LoginFailed / LoginStarted is a rate the login failure alarm can read."""
     _publish("LoginFailed", MetricUnit.Count, 1, provider=provider, error_code=error_code)
+
+
+def count_callback_rejected(provider: str, error_code: str) -> None:
+    """A callback refused before it spent a login's transaction: no state or login cookie, state that is forged,
+    replayed, expired or another browser's, or a provider id no provider has (``unknown``). Anyone can send these,
+    and a person's own reload or back button does, so they are not failed logins: no LoginStarted matches them, and
+    counted as LoginFailed a handful of junk requests would page the login failure alarm (its rate past 100%)."""
+    _publish("CallbackRejected", MetricUnit.Count, 1, provider=provider, error_code=error_code)
 
 
 @contextlib.contextmanager
