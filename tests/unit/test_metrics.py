@@ -92,6 +92,24 @@ def test_a_successful_login_is_counted_by_provider_and_its_calls_by_provider_and
     assert {dimensions["provider"] for name, dimensions, _ in values if name == "UpstreamLatency"} == {"singpass"}
 
 
+def test_a_metric_that_cannot_be_published_never_fails_the_login(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("a schema check failed")
+
+    monkeypatch.setattr(observability.EphemeralMetrics, "add_metric", broken)
+    upstream = build("sgid")
+    capsys.readouterr()
+
+    outcome = upstream.login()
+
+    assert outcome.error is None  # the person is logged in all the same
+    output = capsys.readouterr().out
+    assert documents(output) == []
+    assert "metric not published" in caplog.messages
+
+
 def test_a_failed_login_is_counted_by_provider_and_stable_code_without_personal_data(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

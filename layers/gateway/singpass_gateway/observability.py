@@ -110,9 +110,15 @@ def traced(handler: Handler) -> Handler:
 
 
 def _publish(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
-    document = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
-    for dimension, dimension_value in dimensions.items():
-        document.add_dimension(dimension, dimension_value)
-    document.add_dimensions(service=SERVICE)
-    document.add_metric(name=name, unit=unit, value=value)
-    document.flush_metrics()
+    """Print one EMF document. Metrics are published from inside logins and provider calls, so a failure here (a
+    Powertools schema check, a bug) is logged and swallowed: a login must never fail for the sake of a metric."""
+    try:
+        document = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+        for dimension, dimension_value in dimensions.items():
+            document.add_dimension(dimension, dimension_value)
+        document.add_dimensions(service=SERVICE)
+        document.add_metric(name=name, unit=unit, value=value)
+        document.flush_metrics()
+    except Exception as error:
+        logger.warning("metric not published", extra={"metric": name})
+        log_unexpected(error)
