@@ -4,8 +4,6 @@ stable error code any module declares, and the session function's data routes be
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ from singpass_gateway.errors import GatewayError
 
 from infra.sandbox.template import Resolver, functions, load_template
 from tests.error_codes import gateway_error_codes
-from tests.unit.fakes import load_handler
+from tests.unit.fakes import import_in_a_fresh_process, load_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -60,18 +58,12 @@ def test_the_data_routes_are_the_session_functions_and_take_the_csrf_header() ->
 
 
 def test_every_error_code_of_every_module_is_listed_as_the_lambda_builds_it() -> None:
-    # The OpenAPI function imports contract alone: build the document as it does, in a fresh interpreter.
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json; from singpass_gateway import contract; print(json.dumps(contract.document()))",
-        ],
-        capture_output=True,
-        check=True,
-        text=True,
+    # The OpenAPI function imports contract alone: start it as Lambda does and build the document there.
+    built = import_in_a_fresh_process(
+        ROOT / "functions" / "openapi", {}, "import json\nprint(json.dumps(app.contract.document()))"
     )
-    listed = json.loads(built.stdout)["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+    assert built.returncode == 0, built.stderr
+    listed = json.loads(built.stdout.splitlines()[-1])["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
     assert set(listed) == gateway_error_codes()
     assert "service_unavailable" in listed
 
