@@ -19,6 +19,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -221,7 +222,10 @@ def serve(options: _Options) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point for `python -m infra.sandbox.worker`."""
+    """Entry point for `python -m infra.sandbox.worker`. Ctrl-C in ``make dev``'s terminal signals every process
+    of the group; a worker leaves it to the sandbox, which ends it by closing its input (as Lambda would a
+    container), instead of dying mid-read with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     return serve(_parse_args(argv))
 
 
