@@ -715,11 +715,37 @@ def _require_running(process: subprocess.Popen[bytes], name: str) -> None:
         raise RuntimeError(f"{name} exited with status {process.returncode}")
 
 
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """A port nothing listens on, below the kernel's ephemeral range, never handed out twice by this process.
+
+    A service binds its port seconds after the port is picked (after DynamoDB Local has started, say), and the
+    sandbox's own outgoing connections take ephemeral ports meanwhile: one of them could take a port picked from
+    that range, and the service would then fail to start (address in use).
+    """
+    first_ephemeral = _first_ephemeral_port()
+    for _ in range(200):
+        port = secrets.choice(range(max(1024, first_ephemeral - 12_000), first_ephemeral))
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port below {first_ephemeral} after 200 tries")
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        return int(EPHEMERAL_PORTS.read_text().split()[0])
+    except (OSError, ValueError, IndexError):  # not Linux: IANA's dynamic range
+        return 49152
 
 
 def _require_node_modules() -> None:
