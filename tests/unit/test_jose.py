@@ -59,11 +59,18 @@ def test_aud_as_a_one_element_array_is_accepted(jwks: JwksCache, provider_key: r
         ({"aud": ["client-1", "untrusted"]}, "aud"),
         ({"azp": "someone-else"}, "azp"),
         ({"exp": NOW - 60}, "expired"),  # expired by the one clock skew
-        ({"exp": None}, "integers"),
-        ({"iat": None}, "integers"),
+        ({"exp": None}, "exp missing"),
+        ({"iat": None}, "iat missing"),
         ({"iat": NOW + 61}, "iat"),
         ({"iat": NOW - 7 * 24 * 3600}, "iat"),
-        ({"exp": True}, "integers"),
+        ({"exp": True}, "exp is not a NumericDate"),
+        ({"iat": "1800000000"}, "iat is not a NumericDate"),
+        ({"exp": float("nan")}, "exp is not a NumericDate"),
+        ({"exp": float("inf")}, "exp is not a NumericDate"),
+        ({"iat": 10**400}, "iat is not a NumericDate"),
+        ({"nbf": NOW + 61}, "not yet valid"),
+        ({"nbf": "0"}, "nbf is not a NumericDate"),
+        ({"exp": NOW - 60.5}, "expired"),
         ({"nonce": "other"}, "nonce"),
         ({"nonce": None}, "nonce"),
         ({"sub": None}, "sub"),
@@ -75,6 +82,22 @@ def test_claims_that_break_a_rule_are_rejected(
 ) -> None:
     with pytest.raises(InvalidToken, match=reason):
         verify_id_token(sign(provider_key, claims(**overrides)), POLICY, jwks, NONCE, NOW)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        {"iat": NOW - 0.351, "exp": NOW + 1799.649},  # Singpass / MockPass 4.6: Date.now() / 1000
+        {"iat": NOW - 5, "exp": NOW + 300.5, "nbf": NOW - 5.25},
+        {"iat": NOW + 59.9, "exp": NOW - 59.9, "nbf": NOW + 59.9},  # each within the one clock skew
+    ],
+)
+def test_numeric_dates_with_fractions_are_accepted(
+    jwks: JwksCache, provider_key: rsa.RSAPrivateKey, times: dict[str, float]
+) -> None:
+    verified = verify_id_token(sign(provider_key, claims(**times)), POLICY, jwks, NONCE, NOW)
+
+    assert verified["iat"] == times["iat"]
 
 
 def test_unsigned_tokens_are_rejected(jwks: JwksCache) -> None:

@@ -38,12 +38,12 @@ _STATUS_ERRORS: Mapping[tuple[Step, int], type[GatewayError]] = {
 
 
 def access_token_subject(claims: Mapping[str, Any], now: int, max_length: int) -> str:
-    """The ``sub`` of a verified MyInfo access token, once it is unexpired (within the gateway's clock skew)."""
-    from ..jose import CLOCK_SKEW_SECONDS
+    """The ``sub`` of a verified MyInfo access token, once it is current: ``exp`` required, ``nbf`` and ``iat``
+    honoured where present, each a NumericDate within the gateway's clock skew."""
+    from ..jose import check_times
 
-    exp, sub = claims.get("exp"), claims.get("sub")
-    if not isinstance(exp, int) or isinstance(exp, bool) or now >= exp + CLOCK_SKEW_SECONDS:
-        raise InvalidToken("access token expired or without exp")
+    check_times(claims, now, required=("exp",))
+    sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > max_length or not sub.isascii():
         raise InvalidToken("access token without a usable sub")  # a UIN/FIN or a UUID, in the person URL
     return sub
