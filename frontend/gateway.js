@@ -27,6 +27,8 @@ export const ERROR_MESSAGES = Object.freeze({
     "The login provider did not accept this service's request. Please try again; if it keeps happening, contact us.",
   request_forbidden: "This service is not set up to receive these details from the login provider. Please contact us.",
   no_myinfo_profile: "Myinfo has no profile for you yet. New Singpass accounts get one within a day.",
+  insufficient_assurance:
+    "This service needs a stronger login than the one used (for example with the Singpass app). Please log in again.",
   invalid_token: "We could not verify the identity the login provider returned. Please try again.",
   invalid_request: "The request was malformed. Please start again from this page.",
   invalid_return_to: "This login was asked to return somewhere outside this site, so it was stopped.",

@@ -88,6 +88,11 @@ class FakeToolkit:
         self.http, self.secrets = http, FakeSecrets(secrets)
         cache_clock = {"clock": clock} if clock is not None else {}
         self.jwks = JwksCache(http, refetch_cooldown_seconds=refetch_cooldown_seconds, **cache_clock)  # type: ignore[arg-type]
+        self.pauses: list[float] = []
+        """The waits providers asked for between retries, recorded instead of slept."""
+
+    def pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
 
     def key(self, reference: str) -> PemKey:
         return PemKey(reference, self.secrets)  # type: ignore[arg-type]

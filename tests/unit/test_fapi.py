@@ -69,6 +69,10 @@ class Toolkit:
     def __init__(self, http: FakeHttp) -> None:
         self.http, self.jwks = http, JwksCache(http)  # type: ignore[arg-type]
         self.keys = {SIGNING_ARN: LocalEcKey(SIGNING_ARN), DECRYPTION_ARN: LocalEcKey(DECRYPTION_ARN)}
+        self.pauses: list[float] = []
+
+    def pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
 
     def key(self, reference: str) -> LocalEcKey:
         return self.keys[reference]
@@ -84,6 +88,8 @@ def make(http: FakeHttp, **options: Any) -> tuple[OidcProvider, Toolkit]:
         "client_id": "client-1",
         "signing_key_arn": SIGNING_ARN,
         "decryption_key_arn": DECRYPTION_ARN,
+        "app": "myinfo",  # the tests below read userinfo; Login apps: test_singpass_apps.py
+        "scopes": ["openid", "name"],
     }
     entry = ProviderSettings(id="singpass", type="singpass", name="Singpass", options={**base, **options})
     return create(entry, toolkit), toolkit  # type: ignore[arg-type]

@@ -204,17 +204,35 @@ class KeyPublisher(ScriptedProvider):
         self.id, self.kids = provider_id, kids
 
     def client_jwks(self) -> list[dict[str, str]]:
-        return [{"kid": kid, "kty": "EC"} for kid in self.kids]
+        """``kid`` names its use: ``enc-…`` encryption keys, the others signing keys."""
+        return [{"kid": kid, "kty": "EC", "use": "enc" if kid.startswith("enc") else "sig"} for kid in self.kids]
 
 
-def test_the_client_jwks_is_every_providers_keys_or_one_providers_alone() -> None:
-    providers = {"singpass": KeyPublisher("singpass", ["a", "shared"]), "myinfo-v4": KeyPublisher("myinfo-v4", ["b"])}
+def test_the_client_jwks_is_one_providers_alone_or_the_shared_one() -> None:
+    providers = {
+        "sp": KeyPublisher("sp", ["a", "shared", "enc-a"]),
+        "mi4": KeyPublisher("mi4", ["b", "shared", "enc-b"]),
+        "sgid": ScriptedProvider(Identity(sub="s", person={})),
+    }
     flow = Gateway(SETTINGS, MemoryStore(), providers)  # type: ignore[arg-type]
 
-    assert [key["kid"] for key in flow.client_jwks()["keys"]] == ["a", "shared", "b"]
-    assert [key["kid"] for key in flow.client_jwks("myinfo-v4")["keys"]] == ["b"]
+    assert [key["kid"] for key in flow.client_jwks("sp")["keys"]] == ["a", "shared", "enc-a"]
+    assert [key["kid"] for key in flow.client_jwks("mi4")["keys"]] == ["b", "shared", "enc-b"]
+    assert flow.client_jwks("sgid") == {"keys": []}
     with pytest.raises(UnknownProvider):
         flow.client_jwks("nobody")
+
+
+def test_the_shared_jwks_never_mixes_two_providers_encryption_keys() -> None:
+    """A server encrypting to the first ``enc`` key of a mixed JWKS would pick another provider's key."""
+    mixed = {"sp": KeyPublisher("sp", ["a", "enc-a"]), "mi4": KeyPublisher("mi4", ["b", "enc-b"])}
+    alone = {"sp": KeyPublisher("sp", ["a", "enc-a"]), "oidc": KeyPublisher("oidc", ["b"])}
+
+    shared = Gateway(SETTINGS, MemoryStore(), mixed).client_jwks()  # type: ignore[arg-type]
+    single = Gateway(SETTINGS, MemoryStore(), alone).client_jwks()  # type: ignore[arg-type]
+
+    assert [key["kid"] for key in shared["keys"]] == ["a", "b"]
+    assert [key["kid"] for key in single["keys"]] == ["a", "enc-a", "b"]
 
 
 def test_a_login_that_cannot_be_stored_goes_back_to_the_frontend_with_a_code() -> None:

@@ -101,6 +101,9 @@ class KeysOnlyToolkit:
     def key(self, reference: str) -> PrivateKey:
         return gateway_key(reference)
 
+    def pause(self, seconds: float) -> None:
+        raise AssertionError("publishing keys calls no provider")
+
 
 def published_by(provider_type: str, options: dict[str, Any]) -> list[dict[str, Any]]:
     entry = ProviderSettings(id=provider_type, type=provider_type, name=provider_type, options=options)
@@ -473,7 +476,7 @@ def deployed(provider: str, parameters: dict[str, str]) -> dict[str, Any]:
     """The ``provider`` entry of GATEWAY_PROVIDERS that template.yaml gives the functions for ``parameters``."""
     physical = {name: {"Ref": name, "Arn": name} for name in TEMPLATE["Resources"]}
     environment = functions(TEMPLATE, Resolver(TEMPLATE, parameters, physical))[0].environment
-    [entry] = [entry for entry in json.loads(environment["GATEWAY_PROVIDERS"]) if entry and entry["id"] == provider]
+    [entry] = [entry for entry in json.loads(environment["GATEWAY_PROVIDERS"]) if entry and entry["type"] == provider]
     return dict(entry)
 
 
@@ -510,7 +513,14 @@ def test_a_zero_downtime_plan_publishes_the_new_key_a_deploy_before_using_it(
     assert stages == [[CURRENT, NEXT], [NEXT, CURRENT], [NEXT]]  # the first key is the one used (sig) or
     # the configured one (enc); the other is published and, for enc, still accepted
     assert "NOT zero-downtime" not in result.out
-    assert f"/.well-known/jwks/{provider} lists the kid" in result.out
+    output = {"singpass": "SingpassJwksUri", "myinfo-v4": "MyInfoV4JwksUri"}[provider]
+    assert f"(the stack's {output} output) lists the" in result.out
+
+
+def test_a_singpass_plan_waits_out_singpasss_hour_long_jwks_cache_at_each_step(cli: Any) -> None:
+    result = cli("rotation-plan", "--provider", "singpass", "--use", "enc", "--current", CURRENT, "--next", NEXT)
+
+    assert result.out.count("Wait at least 1 hour 5 minutes: Singpass caches a client JWKS") == 2
 
 
 @pytest.mark.parametrize(

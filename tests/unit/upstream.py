@@ -104,8 +104,25 @@ HONEST = Twist()
 Breakage = Callable[[HttpResponse], HttpResponse]
 
 
-def server_error(answer: HttpResponse) -> HttpResponse:
-    return json_response({"error": "server_error"}, 502)
+@dataclass
+class Outage:
+    """An endpoint that fails ``times`` times with ``answer`` before it handles anything (so that nothing is spent,
+    as when a server's dependency is down), then answers honestly again."""
+
+    times: int
+    answer: HttpResponse
+    seen: int = 0
+
+    def __call__(self, honest: HttpResponse) -> HttpResponse:
+        return honest
+
+    def failing(self) -> bool:
+        self.seen += 1
+        return self.seen <= self.times
+
+
+server_error = Outage(times=2**62, answer=json_response({"error": "server_error"}, 502))
+"""An endpoint that is down for good: every call answers a 502 without being handled (nothing spent)."""
 
 
 def not_json(answer: HttpResponse) -> HttpResponse:
@@ -374,6 +391,8 @@ class Upstream:
     issuer_parameter: ClassVar[bool] = False
     """The provider sends RFC 9207's ``iss`` with the code."""
     discovery_url: ClassVar[str | None] = None
+    provider_type: ClassVar[str | None] = None
+    """The gateway's provider type, where it is not ``kind`` (a Singpass Login app is a ``singpass`` provider)."""
 
     def __init__(self) -> None:
         self.now = NOW
@@ -393,8 +412,8 @@ class Upstream:
         self.encryptions = self.make_encryptions()
         self.serve_attacker()
         self.serve_endpoints()
-        toolkit = FakeToolkit(self.http, self.secrets(), clock=lambda: self.now)
-        entry = {"id": self.kind, "type": self.kind, "name": self.kind, **self.options()}
+        self.toolkit = toolkit = FakeToolkit(self.http, self.secrets(), clock=lambda: self.now)
+        entry = {"id": self.kind, "type": self.provider_type or self.kind, "name": self.kind, **self.options()}
         settings = load_settings(
             {
                 "GATEWAY_TABLE": "table",
@@ -558,6 +577,9 @@ class Upstream:
         self.endpoint_names[url.split("?")[0]] = name
 
         def answer(**request: Any) -> HttpResponse:
+            outage = self.breakages.get(name)
+            if isinstance(outage, Outage) and outage.failing():
+                return outage.answer
             try:
                 response = handler(**request)
             except Complaint as complaint:
@@ -881,7 +903,7 @@ class SingpassUpstream(Upstream):
 
     def options(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "client_id": CLIENT_ID, "signing_key_arn": EC_SIGNING_ARN,
-                "decryption_key_arn": EC_DECRYPTION_ARN, "scopes": ["openid", "name"]}  # fmt: skip
+                "decryption_key_arn": EC_DECRYPTION_ARN, "app": "myinfo", "scopes": ["openid", "name"]}  # fmt: skip
 
     def make_signings(self) -> dict[str, Signing]:
         jwks = f"{self.issuer}/jwks"
@@ -929,7 +951,8 @@ class SingpassUpstream(Upstream):
                    lambda **_: json_response(overridden(self.discovery(), self.discovery_overrides)))  # fmt: skip
         self.serve("par", "POST", f"{self.issuer}/par", self.par)
         self.serve("token", "POST", f"{self.issuer}/token", self.token)
-        self.serve("userinfo", "GET", f"{self.issuer}/userinfo", self.userinfo)
+        if "userinfo" in self.artifacts:  # a Login app's discovery names it too, but the app may not call it
+            self.serve("userinfo", "GET", f"{self.issuer}/userinfo", self.userinfo)
         self.serve_jwks("jwks", f"{self.issuer}/jwks")
 
     def require_dpop_nonces(self) -> None:
@@ -943,12 +966,18 @@ class SingpassUpstream(Upstream):
         check_assertion(form, self.issuer, 120, self.now)
         jkt = self.dpop.check(headers, "POST", f"{self.issuer}/par")
         expect(form.get("response_type") == "code" and "openid" in form.get("scope", "").split(), "PAR parameters")
+        self.check_app_kind(form)
         expect(form.get("redirect_uri") == self.redirect_uri and form.get("code_challenge_method") == "S256", "PAR")
         request_uri = f"urn:ietf:params:oauth:request_uri:{secrets.token_urlsafe(16)}"
         self.pushed[request_uri] = Authorized(
             form["state"], form["nonce"], form["code_challenge"], form["redirect_uri"], jkt
         )
         return json_response({"request_uri": request_uri, "expires_in": 60}, 201)
+
+    def check_app_kind(self, form: Mapping[str, str]) -> None:
+        """A Myinfo app: Singpass refuses an authentication context type ("only allowed for Login apps")."""
+        expect("authentication_context_type" not in form, "authentication_context_type from a Myinfo app")
+        expect("authentication_context_message" not in form, "authentication_context_message from a Myinfo app")
 
     def authorization(self, location: str) -> Authorized:
         url, query = location.split("?", 1)
@@ -985,6 +1014,56 @@ class SingpassUpstream(Upstream):
         person = {"name": {"value": PERSON_NAME, "source": "1", "classification": "C", "lastupdated": "2026-01-01"}}
         claims = {"iss": self.issuer, "aud": CLIENT_ID, "sub": self.subject, "iat": self.now, "person_info": person}
         return self.jose_answer("userinfo", claims, "application/jwt")
+
+
+class SingpassLoginUpstream(SingpassUpstream):
+    """A Singpass Login app, as Singpass documents it and MockPass 4.6 behaves: the PAR must carry an
+    ``authentication_context_type`` enabled for the app and only Login scopes; the person is the ID token's
+    ``sub_attributes``; its ``iat`` is fractional; ``A256CBC-HS512``; no RFC 9207 ``iss`` on the callback; and
+    userinfo is for Myinfo apps only (not served here: a call to it fails the test)."""
+
+    kind, provider_type = "singpass-login", "singpass"
+    subject_token, person_document = "id_token", "id_token"
+    artifacts = ("id_token",)
+    jose_endpoints = ()
+    issuer_parameter = False
+    allowed_context_types: ClassVar[tuple[str, ...]] = ("APP_AUTHENTICATION_DEFAULT", "APP_PAYMENT_DEFAULT")
+    login_scopes = frozenset({"openid", "user.identity", "name", "email", "mobileno", "sub_account"})
+
+    def options(self) -> dict[str, Any]:
+        return {"issuer": self.issuer, "client_id": CLIENT_ID, "signing_key_arn": EC_SIGNING_ARN,
+                "decryption_key_arn": EC_DECRYPTION_ARN, "app": "login",
+                "scopes": ["openid", "user.identity", "name"]}  # fmt: skip
+
+    def discovery(self) -> dict[str, Any]:
+        return {**super().discovery(), "authorization_response_iss_parameter_supported": False}
+
+    def make_signings(self) -> dict[str, Signing]:
+        return {"id_token": super().make_signings()["id_token"]}
+
+    def encryptions_to(self, key: ec.EllipticCurvePrivateKey) -> dict[str, Encryption]:
+        recipient = ECKey.import_key(key.public_key())
+        header = {"alg": "ECDH-ES+A256KW", "enc": "A256CBC-HS512", "kid": thumbprint(key.public_key())}
+        return {"id_token": Encryption(recipient, header)}
+
+    def check_app_kind(self, form: Mapping[str, str]) -> None:
+        context_type = form.get("authentication_context_type")
+        expect(context_type is not None, "a Login app's request lacks authentication_context_type")
+        expect(context_type in self.allowed_context_types, "Requested authentication context type is not registered")
+        message = form.get("authentication_context_message")
+        expect(message is None or re.fullmatch(r"[A-Za-z0-9 ]{1,100}", message) is not None, "context message")
+        scopes = set(form.get("scope", "").split())
+        expect(scopes <= self.login_scopes, f"scopes {sorted(scopes - self.login_scopes)} are not for Login apps")
+
+    def id_token_claims(self, authorized: Authorized | None, access_token: str) -> dict[str, Any]:
+        return {
+            **super().id_token_claims(authorized, access_token),
+            "iat": self.now - 0.351,  # MockPass 4.6: Date.now() / 1000
+            "acr": "urn:singpass:authentication:loa:2",
+            "amr": ["pwd", "otp-sms"],
+            "sub_attributes": {"identity_number": "S9812381D", "identity_coi": "SG", "account_type": "standard",
+                               "name": PERSON_NAME},
+        }  # fmt: skip
 
 
 class MyInfoV3Upstream(Upstream):
@@ -1147,7 +1226,14 @@ class RotatingSingpassUpstream(SingpassUpstream):
 
 UPSTREAMS: dict[str, type[Upstream]] = {
     upstream.kind: upstream
-    for upstream in (SgidUpstream, OidcUpstream, SingpassUpstream, MyInfoV3Upstream, MyInfoV4Upstream)
+    for upstream in (
+        SgidUpstream,
+        OidcUpstream,
+        SingpassUpstream,
+        SingpassLoginUpstream,
+        MyInfoV3Upstream,
+        MyInfoV4Upstream,
+    )
 }
 
 

@@ -134,6 +134,13 @@ class NoMyinfoProfile(LoginError):
     code = "no_myinfo_profile"
 
 
+class InsufficientAssurance(LoginError):
+    """The person logged in at a lower assurance level (the ID token's ``acr``) than the login asked for with
+    ``acr_values``: the provider may answer with less than was asked, so the gateway refuses it itself."""
+
+    code = "insufficient_assurance"
+
+
 class InvalidToken(LoginError):
     """A token or encrypted payload from the provider failed validation, signature or decryption."""
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from . import publication
 from .errors import (
     AccessDenied,
     GatewayError,
@@ -29,6 +30,7 @@ from .errors import (
     NotAuthenticated,
     ProviderError,
     ProviderMaintenance,
+    ProviderUnavailable,
     RefreshRejected,
     UnknownProvider,
 )
@@ -46,7 +48,6 @@ from .providers import (
     AuthorizationRequest,
     Callback,
     Provider,
-    PublishesKeys,
     Refreshes,
     Toolkit,
     build_providers,
@@ -64,6 +65,9 @@ MAX_PARAM_LENGTH = 4096
 """Longer state or code values are not from a real provider; refuse them before any lookup."""
 MAINTENANCE_ERRORS = frozenset({"503", "temporarily_unavailable"})
 """Callback ``error`` values that mean "down for maintenance, try later" (MyInfo v3's and OAuth's)."""
+UNAVAILABLE_ERRORS = frozenset({"server_error"})
+"""Callback ``error`` values that mean the provider failed this time (OAuth's ``server_error``, which Singpass
+sends when a dependency of its own fails): a passing failure, worth trying again, unlike a refused request."""
 
 
 @dataclass(frozen=True)
@@ -114,16 +118,10 @@ class Gateway:
         return [{"id": provider.id, "name": provider.name} for provider in self._providers.values()]
 
     def client_jwks(self, provider_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        """The JWKS a provider fetches to verify this gateway's assertions and encrypt to it: every provider's
-        keys, or one provider's alone (MyInfo v4 encrypts to the first encryption key it finds, so a JWKS
-        shared with Singpass could send it another provider's key)."""
-        providers = [self._provider(provider_id)] if provider_id is not None else self._providers.values()
-        keys: dict[str, dict[str, Any]] = {}
-        for provider in providers:
-            if isinstance(provider, PublishesKeys):
-                for jwk in provider.client_jwks():
-                    keys.setdefault(jwk["kid"], jwk)
-        return {"keys": list(keys.values())}
+        """One provider's JWKS (the one to register with it), or the shared one (see :mod:`.publication`)."""
+        if provider_id is not None:
+            return publication.provider_jwks(self._provider(provider_id))
+        return publication.shared_jwks(self._providers.values())
 
     def begin_login(
         self,
@@ -321,6 +319,8 @@ class Gateway:
                 raise AccessDenied("the person did not consent")
             if error in MAINTENANCE_ERRORS:
                 raise ProviderMaintenance(f"provider error {error[:40]!r}")
+            if error in UNAVAILABLE_ERRORS:
+                raise ProviderUnavailable(f"provider error {error[:40]!r}")
             raise ProviderError(f"provider error {error[:40]!r}")
         code = params.get("code", "")
         if not code:

@@ -69,11 +69,19 @@ class KeyRole:
     """A parameter listing keys that are published but not used: rotation without downtime."""
     switch_caveat: str = ""
     """What replacing the key in one deploy costs, when there is no ``additional_parameter``."""
+    jwks_output: str = ""
+    """The stack output naming the JWKS URL registered with the provider (its keys alone)."""
+    cache_wait: str = ""
+    """How long to wait at each rotation step, where the provider documents how long it caches a client JWKS."""
 
 
 _JWKS_CACHE_NOTE = (
     "the gateway lets the JWKS be cached 5 minutes; {provider} does not publish its own cache lifetime, so "
     "leave a generous margin"
+)
+_SINGPASS_CACHE_WAIT = (
+    "Wait at least 1 hour 5 minutes: Singpass caches a client JWKS for an hour, and the gateway lets it be "
+    "cached 5 minutes more."
 )
 KEY_ROLES: dict[tuple[str, str], KeyRole] = {
     ("sgid", "enc"): KeyRole(
@@ -83,11 +91,13 @@ KEY_ROLES: dict[tuple[str, str], KeyRole] = {
     ),
     ("singpass", "sig"): KeyRole(
         "ECC_NIST_P256", "SIGN_VERIFY", "signs Singpass client assertions (ES256)", "SingpassSigningKeyArn",
-        additional_parameter="SingpassAdditionalSigningKeyArns",
+        additional_parameter="SingpassAdditionalSigningKeyArns", jwks_output="SingpassJwksUri",
+        cache_wait=_SINGPASS_CACHE_WAIT,
     ),
     ("singpass", "enc"): KeyRole(
         "ECC_NIST_P256", "KEY_AGREEMENT", "Singpass encrypts ID tokens and userinfo to it (ECDH-ES)",
         "SingpassDecryptionKeyArn", additional_parameter="SingpassAdditionalDecryptionKeyArns",
+        jwks_output="SingpassJwksUri", cache_wait=_SINGPASS_CACHE_WAIT,
     ),
     ("myinfo-v3", "sig"): KeyRole(
         "RSA_2048", "SIGN_VERIFY", "signs MyInfo v3 PKI_SIGN headers (RS256)", "MyInfoV3SigningKeyArn",
@@ -104,11 +114,11 @@ KEY_ROLES: dict[tuple[str, str], KeyRole] = {
     ),
     ("myinfo-v4", "sig"): KeyRole(
         "ECC_NIST_P256", "SIGN_VERIFY", "signs MyInfo v4 client assertions (ES256)", "MyInfoV4SigningKeyArn",
-        additional_parameter="MyInfoV4AdditionalSigningKeyArns",
+        additional_parameter="MyInfoV4AdditionalSigningKeyArns", jwks_output="MyInfoV4JwksUri",
     ),
     ("myinfo-v4", "enc"): KeyRole(
         "ECC_NIST_P256", "KEY_AGREEMENT", "MyInfo v4 encrypts person data to it (ECDH-ES)", "MyInfoV4DecryptionKeyArn",
-        additional_parameter="MyInfoV4AdditionalDecryptionKeyArns",
+        additional_parameter="MyInfoV4AdditionalDecryptionKeyArns", jwks_output="MyInfoV4JwksUri",
     ),
 }  # fmt: skip
 """Every key the stack's providers use, with the KMS spec template.yaml gives the keys it creates itself."""
@@ -263,14 +273,15 @@ def _overlapping_rotation(arguments: argparse.Namespace, role: KeyRole) -> str:
     """Publish, switch, retire: every key that is used was published a cache lifetime earlier."""
     deploy, additional = _deploy_command(arguments.stack_name), str(role.additional_parameter)
     cache_note = _JWKS_CACHE_NOTE.format(provider="the provider")
-    wait = _paragraph(f"Wait longer than the provider caches your JWKS: {cache_note}.")
+    wait = _paragraph(role.cache_wait or f"Wait longer than the provider caches your JWKS: {cache_note}.")
     return f"""\
 Rotating the {arguments.provider} {arguments.use} key without downtime ({role.parameter}, {additional}).
 Run after `make build`; this assumes {additional} is empty now.
 
 1. Publish the new key next to the current one:
    {deploy({additional: arguments.next})}
-   Check that /.well-known/jwks/{arguments.provider} lists the kid this prints:
+   Check that the JWKS registered with {arguments.provider} (the stack's {role.jwks_output} output) lists the
+   kid this prints:
    python -m singpass_gateway keys jwks --use {arguments.use} {shlex.quote(arguments.next)}
 {wait}
 2. Switch to the new key and keep the old one published:

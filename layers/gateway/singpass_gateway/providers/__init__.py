@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -151,6 +152,11 @@ class Toolkit:
 
         return JwksCache(self.http)
 
+    @staticmethod
+    def pause(seconds: float) -> None:
+        """Wait between retries of a provider call (tests record the waits instead)."""
+        time.sleep(seconds)
+
     def key(self, reference: str) -> PrivateKey:
         from ..keys import load_key
 
@@ -227,6 +233,14 @@ class Options:
         value = self._entry.options.get(name, default)
         if not isinstance(value, bool):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be true or false")
+        return value
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        value = self._entry.options.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+            raise ConfigurationError(
+                f"provider {self._entry.id}: {name!r} must be a whole number from {minimum} to {maximum}"
+            )
         return value
 
     def string_map(self, name: str) -> dict[str, str]:

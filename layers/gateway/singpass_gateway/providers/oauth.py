@@ -14,14 +14,23 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import InvalidCallback, InvalidToken, ProviderUnavailable, TokenRejected
+from ..errors import InvalidCallback, InvalidToken, ProviderMaintenance, ProviderUnavailable, TokenRejected
 from ..http import HttpResponse
+
+TRANSIENT_ERRORS = frozenset({"server_error", "temporarily_unavailable", "upstream_depedency_error"})
+"""OAuth ``error`` codes that say "try again later" rather than "you asked wrongly": RFC 6749's two, and the
+upstream-dependency error Singpass documents (spelt so, sic)."""
 
 
 def json_object(response: HttpResponse, endpoint: str) -> dict[str, Any]:
-    """A 200 JSON object from ``endpoint``."""
-    if response.status >= 500:
-        raise ProviderUnavailable(f"{endpoint} endpoint answered HTTP {response.status}")
+    """A 200 JSON object from ``endpoint``. A provider that says it is down for now (``temporarily_unavailable``,
+    in any status) is in maintenance; one that answers 5xx or another passing error is unavailable: both are codes
+    the frontend can offer "try again" for, unlike a refusal."""
+    error = oauth_error(response) if response.status != 200 else ""
+    if error == "temporarily_unavailable":
+        raise ProviderMaintenance(f"{endpoint} endpoint answered HTTP {response.status}: {error}")
+    if response.status >= 500 or error in TRANSIENT_ERRORS:
+        raise ProviderUnavailable(f"{endpoint} endpoint answered HTTP {response.status}: {error}")
     if response.status != 200:
         raise TokenRejected(f"{endpoint} endpoint answered HTTP {response.status}: {oauth_error(response)}")
     body = response.json()

@@ -11,7 +11,12 @@ OAuth 2.0 servers. On top, as configured or as discovery requires:
   server asks for a nonce, and a ``Bearer`` token refused when DPoP was asked for;
 - encrypted ID tokens and userinfo (JWE with ECDH-ES through the key interface, wrapping a JWS), and userinfo
   required to be signed where the provider always signs it;
-- the RFC 9207 ``iss`` parameter, checked before the code is spent (the mix-up defence).
+- the RFC 9207 ``iss`` parameter, checked before the code is spent (the mix-up defence);
+- ``acr_values``, with the ID token's ``acr`` checked against them (a provider may answer with less than asked);
+- retries of the answers a provider calls passing (:mod:`.retries`), where its profile asks for them.
+
+Profiles (Singpass) subclass :class:`OidcProvider` and override :meth:`OidcProvider.describe`, where the person
+comes from, and :meth:`OidcProvider.assurance_met`, how assurance levels compare.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import ConfigurationError, InvalidToken, ProviderUnavailable, RefreshRejected
+from ..errors import ConfigurationError, InsufficientAssurance, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
 from ..observability import UpstreamCall
 from ..person import normalise
-from ..person import provenance as describe
+from ..person import provenance as provenance_of
 from ..settings import ProviderSettings, base_url
 from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, oauth
+from .retries import RetryPolicy
 
 if TYPE_CHECKING:
     from ..keys import SigningAlgorithm
@@ -58,7 +64,10 @@ OPTIONS = {
     "userinfo_endpoint", "jwks_uri", "pushed_authorization_request_endpoint", "pushed_authorization",
     "dpop", "decryption_key_arn", "encryption_algorithms", "person_claim", "authorization_params", "userinfo",
     "revocation_endpoint", "signed_userinfo", "additional_signing_key_arns", "additional_decryption_key_arns",
+    "acr_values", "transient_retries",
 }  # fmt: skip
+MAX_TRANSIENT_RETRIES = 3
+"""Singpass asks for up to three retries; more would only hold a failing login longer."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,10 @@ class OidcConfig:
     encryption_algorithms: tuple[str, ...]
     person_claim: str | None
     """A claim holding MyInfo-shaped person data (Singpass: ``person_info``); None: the claims themselves."""
+    acr_values: tuple[str, ...] = ()
+    """Assurance levels asked for, most preferred first; the ID token's ``acr`` must meet one. Empty: none asked."""
+    transient_retries: int = 0
+    """How often PAR, token and userinfo answers that the provider calls passing are retried (none by default)."""
 
 
 def create(entry: ProviderSettings, toolkit: Toolkit) -> OidcProvider:
@@ -154,6 +167,8 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
         additional_decryption_key_arns=additional_decryption,
         encryption_algorithms=options.strings("encryption_algorithms", ENCRYPTION_ALGORITHMS),
         person_claim=options.string("person_claim") if entry.options.get("person_claim") is not None else None,
+        acr_values=options.strings("acr_values", ()) if entry.options.get("acr_values") else (),
+        transient_retries=options.integer("transient_retries", 0, minimum=0, maximum=MAX_TRANSIENT_RETRIES),
     )
 
 
@@ -186,6 +201,7 @@ class OidcProvider:
         self._decryption_keys = [toolkit.key(arn) for arn in [*decryption_arns, *config.additional_decryption_key_arns]]
         self._discovered: tuple[Endpoints, float] | None = None
         self._dpop_nonces: dict[str, str] = {}
+        self._retry = RetryPolicy(config.transient_retries, sleep=toolkit.pause)
         self._lock = threading.Lock()
 
     # -- the provider interface ---------------------------------------------------------------------------
@@ -205,6 +221,8 @@ class OidcProvider:
             "code_challenge": request.code_challenge,
             "code_challenge_method": "S256",
         }
+        if self._config.acr_values:
+            params["acr_values"] = " ".join(self._config.acr_values)
         dpop_key = jose.new_dpop_key() if self._config.dpop else None
         remember = {"dpop_key": jose.dpop_key_to_text(dpop_key)} if dpop_key else {}
         use_par = self._config.pushed_authorization
@@ -230,16 +248,15 @@ class OidcProvider:
         claims = jose.verify_id_token(
             id_token, policy, self._toolkit.jwks, callback.nonce, callback.now, tokens["access_token"]
         )
+        self._check_assurance(claims)
+        userinfo = None
         if self._config.fetch_userinfo and endpoints.userinfo:
             userinfo = self._userinfo(
                 endpoints.userinfo, tokens["access_token"], claims["sub"], policy, dpop_key, callback.now
             )
-        else:
-            userinfo = claims
-        person = self._person(userinfo)
+        person, provenance = self.describe(claims, userinfo)
         authentication: dict[str, Any] = {name: claims[name] for name in ("acr", "amr") if name in claims}
         grant = self._grant(tokens, claims["sub"], callback.remembered) if tokens.get("refresh_token") else None
-        provenance = describe(userinfo.get(self._config.person_claim)) if self._config.person_claim else {}
         return Identity(
             sub=claims["sub"], person=person, authentication=authentication, grant=grant, provenance=provenance
         )
@@ -258,14 +275,12 @@ class OidcProvider:
         tokens = oauth.token_response(
             response, require_id_token=False, token_type="DPoP" if dpop_key is not None else "Bearer"
         )
-        if "id_token" in tokens:
-            self._check_refreshed_id_token(tokens, grant["sub"], endpoints, now)
+        claims = self._check_refreshed_id_token(tokens, grant["sub"], endpoints, now) if "id_token" in tokens else {}
+        userinfo = None
         if self._config.fetch_userinfo and endpoints.userinfo:
             policy = self._policy(endpoints)
             userinfo = self._userinfo(endpoints.userinfo, tokens["access_token"], grant["sub"], policy, dpop_key, now)
-            person = self._person(userinfo)
-        else:
-            person = {}
+        person = self.describe(claims, userinfo)[0] if claims or userinfo is not None else {}
         next_grant = {**grant, "refresh_token": tokens.get("refresh_token") or grant["refresh_token"]}
         return Refreshed(person=person, grant=next_grant)
 
@@ -286,7 +301,9 @@ class OidcProvider:
             grant["dpop_key"] = remembered["dpop_key"]
         return grant
 
-    def _check_refreshed_id_token(self, tokens: dict[str, Any], sub: str, endpoints: Endpoints, now: int) -> None:
+    def _check_refreshed_id_token(
+        self, tokens: dict[str, Any], sub: str, endpoints: Endpoints, now: int
+    ) -> dict[str, Any]:
         from .. import jose
 
         id_token = self._signed_form(tokens["id_token"], required_encryption=bool(self._decryption_keys))
@@ -294,6 +311,32 @@ class OidcProvider:
         jose.check_id_token_claims(claims, self._policy(endpoints), nonce=None, now=now)
         if claims.get("sub") != sub:
             raise InvalidToken("a refreshed ID token names another subject")
+        return claims
+
+    # -- what a profile may change ----------------------------------------------------------------------
+
+    def describe(
+        self, claims: dict[str, Any], userinfo: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+        """The person and their data's provenance: from userinfo when it was fetched, else from the ID token."""
+        source = userinfo if userinfo is not None else claims
+        if self._config.person_claim is None:
+            return {name: value for name, value in source.items() if name not in PROTOCOL_CLAIMS}, {}
+        document = source.get(self._config.person_claim)
+        return normalise(document), provenance_of(document)
+
+    def assurance_met(self, achieved: str, asked: tuple[str, ...]) -> bool:
+        """OIDC Core leaves levels unordered: the ``acr`` achieved must be one of those asked for."""
+        return achieved in asked
+
+    def _check_assurance(self, claims: dict[str, Any]) -> None:
+        """A login that asked for an assurance level must get one: a provider may authenticate the person at a
+        lower level than asked (``acr_values`` is a request, not a demand), so the ID token's ``acr`` decides."""
+        if not self._config.acr_values:
+            return
+        acr = claims.get("acr")
+        if not isinstance(acr, str) or not self.assurance_met(acr, self._config.acr_values):
+            raise InsufficientAssurance(f"acr {str(acr)[:64]!r} does not meet {' '.join(self._config.acr_values)}")
 
     def _policy(self, endpoints: Endpoints) -> Any:
         from .. import jose
@@ -353,7 +396,7 @@ class OidcProvider:
                 headers["DPoP"] = jose.dpop_proof(dpop_key, "POST", url, now, nonce)
             return self._toolkit.http.post_form(url, {**form, **auth_form}, headers, call=call)
 
-        return self._send(send, url, dpop_key is not None)
+        return self._retry.run(lambda: self._send(send, url, dpop_key is not None))
 
     def _client_authentication(self, endpoints: Endpoints, now: int) -> tuple[dict[str, str], dict[str, str]]:
         """The form members and headers that authenticate this client; a fresh assertion every time."""
@@ -395,11 +438,11 @@ class OidcProvider:
             headers = {"Authorization": f"DPoP {access_token}", "DPoP": proof}
             return self._toolkit.http.get(url, headers, call="userinfo", single_use=True)  # a replayed jti is refused
 
-        response = self._send(send, url, dpop_key is not None)
+        response = self._retry.run(lambda: self._send(send, url, dpop_key is not None))
         if response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/jwt":
             if response.status != 200:
                 oauth.json_object(response, "userinfo")  # raises the status's error
-            claims = self._verified_userinfo_jwt(response.body.decode("ascii", errors="replace").strip(), policy)
+            claims = self._verified_userinfo_jwt(response.body.decode("ascii", errors="replace").strip(), policy, now)
         else:
             claims = oauth.json_object(response, "userinfo")
             if self._config.signed_userinfo:
@@ -408,8 +451,9 @@ class OidcProvider:
             raise InvalidToken("userinfo sub differs from the ID token's sub")
         return claims
 
-    def _verified_userinfo_jwt(self, token: str, policy: Any) -> dict[str, Any]:
-        """A signed (and possibly encrypted) userinfo response: its signature, issuer and audience checked."""
+    def _verified_userinfo_jwt(self, token: str, policy: Any, now: int) -> dict[str, Any]:
+        """A signed (and possibly encrypted) userinfo response: its signature, issuer, audience and whatever time
+        claims it carries (Singpass's has ``iat``) checked."""
         from .. import jose
 
         limit = jose.MAX_DOCUMENT_BYTES  # userinfo carries the person data (Myinfo v5): larger than a token
@@ -420,6 +464,7 @@ class OidcProvider:
         audience = claims.get("aud")
         if (audience if isinstance(audience, list) else [audience]) != [self._config.client_id]:
             raise InvalidToken("userinfo aud is not exactly this client")
+        jose.check_times(claims, now)
         return claims
 
     def _signed_form(self, token: str, *, required_encryption: bool, max_bytes: int | None = None) -> str:
@@ -437,11 +482,6 @@ class OidcProvider:
         if required_encryption:
             raise InvalidToken("the ID token must be encrypted")
         return token
-
-    def _person(self, claims: dict[str, Any]) -> dict[str, Any]:
-        if self._config.person_claim is not None:
-            return normalise(claims.get(self._config.person_claim))
-        return {name: value for name, value in claims.items() if name not in PROTOCOL_CLAIMS}
 
     def _send(self, send: Callable[[str | None], HttpResponse], url: str, dpop: bool) -> HttpResponse:
         """Send once with the server's last DPoP nonce; if it asks for a (new) nonce, once more with it."""
