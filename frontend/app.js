@@ -57,6 +57,8 @@ const LABELS = new Map([
   ["residential_status", "Residential status"],
   ["birthcountry", "Country of birth"],
   ["birth_country", "Country of birth"],
+  ["identity_coi", "Country of issuance"],
+  ["account_type", "Singpass account type"],
   ["email", "Email"],
   ["email_verified", "Email verified"],
   ["mobileno", "Mobile number"],

@@ -378,12 +378,15 @@ FAPI_DISCOVERY = {
 }
 
 
-def fapi_provider(http: AnsweringHttp) -> OidcProvider:
+def fapi_provider(http: AnsweringHttp, app: str = "myinfo") -> OidcProvider:
+    """A Singpass app of either kind: a Myinfo app reads userinfo, a Login app only its ID token."""
     options = {
         "issuer": FAPI_ISSUER,
         "client_id": "client-1",
         "signing_key_arn": CLIENT_SIGNING_ARN,
         "decryption_key_arn": CLIENT_EC_ARN,
+        "app": app,
+        "scopes": ["openid", "name"],
     }
     entry = ProviderSettings(id="singpass", type="singpass", name="Singpass", options=options)
     return singpass_module.create(entry, fuzz_toolkit(http))  # type: ignore[arg-type]
@@ -445,7 +448,10 @@ def fapi_routes(draw: st.DrawFn, nonce: str) -> dict[tuple[str, str], Any]:
         "nonce": nonce,
         "acr": "urn:singpass:authentication:loa:2",
         "amr": ["pwd"],
+        "sub_attributes": draw(mostly(st.just({"identity_number": "S9812381D", "name": "TAN"}), json_values)),
     }
+    if draw(st.booleans()):
+        claims["iat"] = draw(st.floats(NOW - 700, NOW + 100) | json_values)  # NumericDate: fractions, or junk
     valid = id_token(claims, "ES256")
     signed = draw(mostly(st.just(valid), hostile_jwts(claims, ("ES256",))))
     encrypted = ecdh_jwe(signed)
@@ -481,16 +487,16 @@ def fapi_answering(access_token: str) -> dict[tuple[str, str], HttpResponse]:
 
 
 @settings(FUZZ, max_examples=80)
-@given(routes=fapi_routes(NONCE))
-@example(routes=fapi_answering("é"))  # raised UnicodeEncodeError making the userinfo DPoP proof's ath
-def test_fapi_complete_only_ever_fails_with_a_login_code(routes: dict[tuple[str, str], HttpResponse]) -> None:
+@given(routes=fapi_routes(NONCE), app=st.sampled_from(["myinfo", "login"]))
+@example(routes=fapi_answering("é"), app="myinfo")  # raised UnicodeEncodeError making the userinfo DPoP proof's ath
+def test_fapi_complete_only_ever_fails_with_a_login_code(routes: dict[tuple[str, str], HttpResponse], app: str) -> None:
     http = routed(
         {
             ("GET", f"{FAPI_ISSUER}/.well-known/openid-configuration"): HttpResponse(200, {}, dumps(FAPI_DISCOVERY)),
             ("POST", f"{FAPI_ISSUER}/par"): HttpResponse(201, {}, dumps({"request_uri": "urn:x:1"})),
         }
     )
-    provider = fapi_provider(http)
+    provider = fapi_provider(http, app)
     remembered = dict(provider.authorize(AuthorizationRequest("st", NONCE, "challenge", REDIRECT, NOW)).remember)
     answering(http, routes)
     callback = Callback("code-1", {"iss": FAPI_ISSUER}, "v" * 64, NONCE, REDIRECT, NOW, remembered)

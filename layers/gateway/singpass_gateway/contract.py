@@ -197,13 +197,13 @@ ROUTES: dict[str, Route] = {
     ),
     "GET /.well-known/jwks.json": Route(
         operation_id="jwks",
-        summary="The client's public keys, for providers that verify its assertions and encrypt to it.",
-        answers={200: public_json("Every provider's client keys.", {"$ref": "#/components/schemas/Jwks"})},
+        summary="Every provider's signing keys; encryption keys only while a single provider has any.",
+        answers={200: public_json("The shared client keys.", {"$ref": "#/components/schemas/Jwks"})},
         errors=(ServiceUnavailable,),
     ),
     "GET /.well-known/jwks/{provider}": Route(
         operation_id="providerJwks",
-        summary="One provider's client keys alone (MyInfo v4 encrypts to the first encryption key it finds).",
+        summary="One provider's client keys alone: the JWKS to register with it (Singpass, MyInfo v4).",
         parameters=("Provider",),
         answers={200: public_json("This provider's client keys.", {"$ref": "#/components/schemas/Jwks"})},
         errors=(UnknownProvider, ServiceUnavailable),
@@ -425,7 +425,10 @@ def me_schema() -> Json:
             "person": {
                 "type": "object",
                 "description": 'Attribute name to plain value: strings, numbers, null for "not available", '
-                "lists and objects for composites (addresses, phone numbers, lists of records).",
+                "lists and objects for composites (addresses, phone numbers, lists of records). MyInfo names "
+                "throughout: the NRIC/FIN is `uinfin`, also for a Singpass Login app, whose person is its ID "
+                "token's `sub_attributes` (`uinfin`, `identity_coi`, `account_type`, `name`, `email`, "
+                "`mobileno`).",
             },
             "authentication": {
                 "type": "object",
