@@ -235,6 +235,15 @@ def test_the_shared_jwks_never_mixes_two_providers_encryption_keys() -> None:
     assert [key["kid"] for key in single["keys"]] == ["a", "enc-a", "b"]
 
 
+def test_the_shared_jwks_keeps_encryption_keys_two_providers_share() -> None:
+    """Two Singpass apps on one key pair: whichever encryption key a server picks is right for both."""
+    same = {"sp": KeyPublisher("sp", ["a", "enc-a"]), "sp-data": KeyPublisher("sp-data", ["a", "enc-a"])}
+
+    shared = Gateway(SETTINGS, MemoryStore(), same).client_jwks()  # type: ignore[arg-type]
+
+    assert [key["kid"] for key in shared["keys"]] == ["a", "enc-a"]
+
+
 def test_a_login_that_cannot_be_stored_goes_back_to_the_frontend_with_a_code() -> None:
     flow = Gateway(SETTINGS, UnavailableStore(), {"sgid": ScriptedProvider(Identity("u=1", {}))})  # type: ignore[arg-type]
 

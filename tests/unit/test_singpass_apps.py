@@ -92,6 +92,7 @@ def configure(**options: Any) -> None:
             "for Login apps only",
         ),
         ({"app": "myinfo", "scopes": ["openid", "name"], "authentication_context_message": "Hi"}, "Login apps only"),
+        ({"app": "myinfo", "scopes": ["openid", "name"], "acr_values": [LOA3]}, "acr_values is for Login apps only"),
         ({"transient_retries": 4}, "'transient_retries' must be a whole number from 0 to 3"),
         ({"acr_values": "urn:singpass:authentication:loa:2"}, "'acr_values' must be a list of strings"),
         ({"app_kind": "login"}, "unknown option(s) app_kind"),
@@ -172,6 +173,14 @@ def test_malformed_sub_attributes_are_refused(sub_attributes: Any, because: str)
     outcome = login_app().misbehave(id_token={"sub_attributes": sub_attributes}).login()
 
     assert_refused(outcome, "invalid_token", because)
+
+
+def test_a_sub_account_claim_joins_the_person() -> None:
+    upstream = login_app(scopes=["openid", "user.identity", "sub_account"])
+    account = {"uen": "T09LL0001B", "name": "ACME"}
+
+    assert_logged_in(upstream.misbehave(id_token={"sub_account": account}).login())
+    assert session_of(upstream).person["sub_account"] == account
 
 
 def test_sub_attributes_singpass_adds_later_are_kept_when_they_are_text() -> None:

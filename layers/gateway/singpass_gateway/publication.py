@@ -5,7 +5,8 @@ that encrypts picks an encryption key from the JWKS it has (MockPass and MyInfo 
 a JWKS that mixes several providers' encryption keys can make it encrypt to a key the gateway keeps for another
 provider, and every login fails. The shared ``/.well-known/jwks.json`` stays for deployments that registered it
 before, but can never steer a server that way: it lists every provider's signing keys, and encryption keys only
-while a single provider has them (then there is no wrong one to pick).
+while every provider that has any has the same ones (one provider alone, or two Singpass apps sharing their keys:
+then whichever a server picks is right for each).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ def provider_jwks(provider: Provider) -> dict[str, list[dict[str, Any]]]:
 
 
 def shared_jwks(providers: Iterable[Provider]) -> dict[str, list[dict[str, Any]]]:
-    """Every provider's signing keys, and encryption keys only when one provider alone has any."""
+    """Every provider's signing keys, and encryption keys only when all providers that have any have the same."""
     published = [_published(provider) for provider in providers]
-    encrypting = [keys for keys in published if any(key.get("use") == "enc" for key in keys)]
-    keys = [key for keys in published for key in keys if key.get("use") != "enc" or len(encrypting) == 1]
+    encryption_sets = {frozenset(key["kid"] for key in keys if key.get("use") == "enc") for keys in published}
+    unambiguous = len(encryption_sets - {frozenset()}) <= 1
+    keys = [key for keys in published for key in keys if key.get("use") != "enc" or unambiguous]
     return {"keys": _unique(keys)}
 
 

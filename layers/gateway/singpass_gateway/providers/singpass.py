@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigurationError, InvalidToken
+from ..person import plain
 from ..settings import ProviderSettings
 from . import Options, Toolkit
 from .oidc import OPTIONS as OIDC_OPTIONS
@@ -54,6 +55,7 @@ CONTEXT_TYPE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 CONTEXT_MESSAGE = re.compile(r"^[A-Za-z0-9 ]{1,100}$")
 """Singpass shows the message to the person: at most 100 letters, digits and spaces."""
 PROFILE_OPTIONS = frozenset({"app", "authentication_context_type", "authentication_context_message"})
+LOGIN_ONLY_OPTIONS = ("authentication_context_type", "authentication_context_message", "acr_values")
 CONTEXT_PARAMETERS = frozenset({"authentication_context_type", "authentication_context_message"})
 SUB_ATTRIBUTES = {
     "identity_number": "uinfin",
@@ -108,8 +110,9 @@ def _login_profile(entry: ProviderSettings, options: Options, scopes: tuple[str,
 
 
 def _myinfo_profile(entry: ProviderSettings, options: Options, scopes: tuple[str, ...]) -> dict[str, Any]:
-    """A Myinfo app: no context type (Singpass refuses one), Data Catalog scopes, the person from userinfo."""
-    given = sorted(name for name in PROFILE_OPTIONS - {"app"} if entry.options.get(name) is not None)
+    """A Myinfo app: no context type (Singpass refuses one), no ``acr_values`` (a Myinfo PAR carrying them is
+    reported refused with ``invalid_request``), Data Catalog scopes, the person from userinfo."""
+    given = sorted(name for name in LOGIN_ONLY_OPTIONS if entry.options.get(name))
     if given:
         raise ConfigurationError(
             f"provider {entry.id}: {', '.join(given)} is for Login apps only; Singpass refuses it from Myinfo apps"
@@ -145,6 +148,8 @@ class SingpassProvider(OidcProvider):
         """A Login app's person is the ID token's ``sub_attributes``; a Myinfo app's is userinfo's ``person_info``,
         with the ``sub_attributes`` Singpass may also send (``person_info`` wins where both name a field)."""
         person = sub_attributes(claims.get("sub_attributes"))
+        if "sub_account" in claims:  # asked for with the sub_account scope; its shape is not documented
+            person["sub_account"] = plain(claims["sub_account"])
         if self.app == "login":
             return person, {}
         data, provenance = super().describe(claims, userinfo)
