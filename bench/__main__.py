@@ -35,7 +35,7 @@ from infra.sandbox.server import Invocation
 from infra.sandbox.stack import ROOT, SGID_SCOPES, Sandbox, SandboxOptions, run_sandbox
 
 BENCH = ROOT / "bench"
-PROVIDERS = ("sgid", "oidc", "singpass")
+PROVIDERS = ("sgid", "oidc", "sp")
 HANDLERS = {
     "LoginFunction": "GET /auth/sgid/login",
     "CallbackFunction": "GET /auth/sgid/callback",

@@ -4,7 +4,8 @@
 - moto for KMS and Secrets Manager, with the asymmetric KMS operations moto lacks (:mod:`.kms_emulation`);
 - MockPass (npm) as sgID, encrypting to the public half of the sandbox's KMS (or PEM) key, and on a port of its
   own as MyInfo v3 in strict mode (PKI_SIGN checked, person data encrypted to the MyInfo app's certificate);
-- oidc-provider (npm) as a standard OIDC provider and as a Singpass-like FAPI 2.0 server;
+- oidc-provider (npm) as a standard OIDC provider and as a Singpass-like FAPI 2.0 server (:mod:`.fapi`) for the
+  stack's two Singpass apps, a Login app and a Myinfo app;
 - the project's MyInfo v4 emulator (:mod:`.myinfo_v4`), reading the gateway's keys from its published JWKS;
 - the local API server, whose routes, functions and environment come from template.yaml, resolved with
   sandbox parameter values and the physical ids of resources created from the template's own definitions;
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from typing import IO, Any, TypeVar
 
 import boto3
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import bridge, kms_emulation
 from .faults import FaultProxy, SandboxFaults
@@ -67,8 +66,13 @@ MYINFO_V3_ATTRIBUTES = "uinfin,name,sex,dob,nationality,regadd,mobileno,email,ma
 MYINFO_V4_SCOPES = "uinfin uuid name sex dob nationality regadd mobileno email marital cpfemployers"
 MOCKPASS_CERTIFICATE = ROOT / "node_modules" / "@opengovsg" / "mockpass" / "static" / "certs" / "spcp.crt"
 """MockPass signs MyInfo v3 tokens and person data with this certificate's key."""
+SINGPASS_LOGIN_SCOPES = "openid user.identity name"
+"""What the sandbox's Singpass Login app asks for (the person comes in the ID token's sub_attributes)."""
 SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd"
-"""What the sandbox's Myinfo v5 app asks Singpass for (person_info attributes)."""
+"""What the sandbox's Singpass Myinfo (v5) app asks for (person_info attributes)."""
+SINGPASS_LOGIN_PROVIDER, SINGPASS_MYINFO_PROVIDER = "sp", "sp-data"
+"""The two Singpass apps' provider ids: none contains "singpass", "corppass" or "myinfo", which Singpass's portal is
+reported to refuse in redirect URLs."""
 OIDC_ACCOUNT = "tan-heng-huat"
 """The account oidc-provider logs in when there is no sign-in form (tests); a person may type any name."""
 
@@ -213,7 +217,12 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "OidcScopes": "openid profile email phone address",
             "SingpassClientId": "sandbox-singpass-client",
             "SingpassIssuer": fapi_url,
-            "SingpassScopes": SINGPASS_SCOPES,
+            "SingpassApp": "Login",
+            "SingpassProviderId": SINGPASS_LOGIN_PROVIDER,
+            "SingpassScopes": SINGPASS_LOGIN_SCOPES,
+            "SingpassMyinfoClientId": "sandbox-singpass-myinfo-client",
+            "SingpassMyinfoProviderId": SINGPASS_MYINFO_PROVIDER,
+            "SingpassMyinfoScopes": SINGPASS_SCOPES,
             "MyInfoV3ClientId": "STG-SANDBOX-MYINFO",
             "MyInfoV3Environment": "test",  # MockPass below checks signatures and encrypts, as the test environment
             "MyInfoV3ApiUrl": f"{myinfo_v3_url}/myinfo/v3",
@@ -291,21 +300,15 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         with starting.step("Local API and demo frontend", web_url):
             server.start()
             stack.callback(server.stop)
-        # The FAPI server is registered with the JWKS the gateway itself publishes, as Singpass would be.
-        fapi_client = {
-            "FAPI_CLIENT_ID": parameters["SingpassClientId"],
-            "FAPI_REDIRECT_URI": f"{web_url}/auth/singpass/callback",
-            "FAPI_CLIENT_JWKS": _fetch(f"{server.url}/.well-known/jwks.json"),
-        }
-        if options.singpass_rotating:
-            current = resources["SingpassDecryptionKey"]["KeyId"]
-            published = json.loads(fapi_client["FAPI_CLIENT_JWKS"])["keys"]
-            fapi_client["FAPI_CLIENT_JWKS"] = json.dumps({"keys": [key for key in published if key["kid"] != current]})
+        from .fapi import run_fapi_provider, singpass_clients  # they build on this module's process helpers
+
+        # The FAPI server plays Singpass for both apps, each registered with the JWKS its provider publishes.
+        withheld = resources["SingpassDecryptionKey"]["KeyId"] if options.singpass_rotating else None
+        fapi_clients = singpass_clients(parameters, web_url, server.url, withheld_kid=withheld)
         fapi_log = logs / "fapi.log"
         starting.enter(
             "FAPI 2.0 provider (Singpass)",
-            _fapi_provider(fapi_port, fapi_client, options.show_login_page, fapi_log),
-            address=fapi_url,
+            run_fapi_provider(fapi_port, fapi_clients, options.show_login_page, fapi_log),
             log=fapi_log,
         )
         from .myinfo_v4 import run_myinfo_v4  # it builds on this module's process helpers
@@ -637,37 +640,6 @@ def _oidc_provider(port: int, client: dict[str, str], show_login_page: bool, log
     with _process(["node", str(ROOT / "infra" / "sandbox" / "oidc_provider.mjs")], log, env=env) as process:
         _wait_for_port(port, "oidc-provider", process=process)
         yield
-
-
-@contextlib.contextmanager
-def _fapi_provider(port: int, client: dict[str, str], show_login_page: bool, log: Path) -> Iterator[None]:
-    """The Singpass-like FAPI 2.0 server, with an ES256 signing key of its own made for this run."""
-    import jwt
-
-    signing_key = ec.generate_private_key(ec.SECP256R1())
-    provider_jwk = {
-        **jwt.algorithms.ECAlgorithm.to_jwk(signing_key, as_dict=True),
-        "kid": "sandbox-fapi",
-        "alg": "ES256",
-    }
-    env = {
-        **os.environ,
-        **client,
-        "FAPI_PORT": str(port),
-        "FAPI_PROVIDER_JWKS": json.dumps({"keys": [provider_jwk]}),
-        "FAPI_PERSONA": SANDBOX_PERSONA,
-    }
-    if not show_login_page:
-        env["FAPI_AUTO_LOGIN"] = SANDBOX_PERSONA
-    with _process(["node", str(ROOT / "infra" / "sandbox" / "fapi_provider.mjs")], log, env=env) as process:
-        _wait_for_port(port, "FAPI provider", process=process)
-        yield
-
-
-def _fetch(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the sandbox's own local server
-        body: bytes = response.read()
-        return body.decode()
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ def oidc(page: Page, sandbox: Sandbox) -> None:
 
 
 def singpass(page: Page, sandbox: Sandbox) -> None:
+    """The Singpass-like FAPI server's sign-in form, the same for its Login and its Myinfo app."""
     page.wait_for_url(re.compile(re.escape(sandbox.fapi_url) + r"/interaction/"))
     page.locator("input[name=login]").fill(SANDBOX_PERSONA)  # the persona's NRIC
     page.locator("input[name=password]").fill("any password")
@@ -56,7 +57,9 @@ PROVIDERS: dict[str, tuple[str, AtProvider, list[str]]] = {
     # button name: (provider id, what the person does there, what the card then shows besides name and NRIC)
     "Singpass app (sgID)": ("sgid", sgid, ["6 Jun 1998", "#09-128", "SINGAPORE 460102"]),
     "OIDC": ("oidc", oidc, ["6 Jun 1998", "SINGAPORE 460102", "+65 97399245"]),
-    "Singpass": ("singpass", singpass, ["6 Jun 1998", "102 BEDOK NORTH AVENUE 4", "#09-128 PEARL GARDEN"]),
+    # Singpass's Login app: the person is the ID token's sub_attributes (scopes "openid user.identity name").
+    "Singpass": ("sp", singpass, ["SG", "standard"]),  # identity_coi, account_type
+    "Singpass Myinfo": ("sp-data", singpass, ["6 Jun 1998", "102 BEDOK NORTH AVENUE 4", "#09-128 PEARL GARDEN"]),
     "MyInfo": ("myinfo-v3", myinfo_v3, ["SINGAPORE 460102", "CRYSTAL HORSE INVEST PTE LTD, Oct 2017 to Dec 2018"]),
     "MyInfo v4": ("myinfo-v4", myinfo_v4, ["6 Jun 1998", "Provided by you", "MARRIED"]),
 }
@@ -124,7 +127,7 @@ def test_a_person_logs_in_by_keyboard_and_sees_their_data_card(page: Page, sandb
 
 
 def test_the_nric_is_revealed_and_hidden_again_with_the_keyboard(page: Page, sandbox: Sandbox) -> None:
-    log_in(page, sandbox, "Singpass")  # whose `sub` is the NRIC too
+    log_in(page, sandbox, "MyInfo")  # MyInfo v3, whose `sub` is the NRIC too
     reveal = page.get_by_role("button", name="Reveal NRIC")
     expect(reveal).to_have_attribute("aria-pressed", "false")
 

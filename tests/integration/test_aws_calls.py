@@ -29,7 +29,7 @@ def login_calls(sandbox: Sandbox, provider: str) -> Counter[str]:
     return calls
 
 
-@pytest.mark.parametrize("provider", ["sgid", "oidc", "singpass"])
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data"])
 def test_a_warm_login_stays_within_its_aws_budget(counting_sandbox: Sandbox, provider: str) -> None:
     cold = login_calls(counting_sandbox, provider)
     warm = login_calls(counting_sandbox, provider)
@@ -44,6 +44,9 @@ def test_a_warm_login_stays_within_its_aws_budget(counting_sandbox: Sandbox, pro
     if provider == "oidc":
         assert cold["secretsmanager.GetSecretValue"] == 1  # the client secret, once per container
         assert warm["kms.Encrypt"] == 1  # sealing the refresh token
-    if provider == "singpass":
+    if provider in ("sp", "sp-data"):
         assert warm["kms.Sign"] == 2  # the PAR's and the token call's client assertions
+    if provider == "sp":  # the Login app: its person is in the ID token, and there is no userinfo call
+        assert warm["kms.DeriveSharedSecret"] == 1  # the encrypted ID token
+    if provider == "sp-data":  # the Myinfo app
         assert warm["kms.DeriveSharedSecret"] == 2  # the encrypted ID token and userinfo

@@ -31,8 +31,17 @@ def test_myinfo_v4_reads_a_jwks_with_only_its_own_keys(sandbox: Sandbox, browser
     keys = own.json()["keys"]
     assert sorted((key["use"], key["alg"]) for key in keys) == [("enc", "ECDH-ES+A256KW"), ("sig", "ES256")]
     assert all("d" not in key for key in keys)
-    assert {key["kid"] for key in keys} < {key["kid"] for key in every}  # Singpass's keys are not in it
+    assert not {key["kid"] for key in keys} & {key["kid"] for key in own_of(browser, "sp")}
+    # The shared JWKS lists both providers' signing keys, and no encryption key: a server taking its first one
+    # would encrypt to another provider's key.
+    assert {key["kid"] for key in keys if key["use"] == "sig"} < {key["kid"] for key in every}
+    assert [key for key in every if key["use"] == "enc"] == []
     assert browser.get("/.well-known/jwks/nobody").status_code == 404
+
+
+def own_of(browser: Browser, provider: str) -> list[dict[str, str]]:
+    keys: list[dict[str, str]] = browser.get(f"/.well-known/jwks/{provider}").json()["keys"]
+    return keys
 
 
 def test_a_code_the_gateway_already_spent_is_refused_by_the_emulator(sandbox: Sandbox, browser: Browser) -> None:

@@ -120,7 +120,14 @@ def test_an_expired_login_is_refused_even_before_ttl_reaps_it(sandbox: Sandbox, 
     assert SESSION not in browser.cookies
 
 
-@pytest.mark.parametrize(("error", "code"), [("access_denied", "access_denied"), ("server_error", "provider_error")])
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ("access_denied", "access_denied"),
+        ("server_error", "provider_unavailable"),  # a passing failure at the provider: the person may try again
+        ("invalid_scope", "provider_error"),
+    ],
+)
 def test_a_provider_error_ends_the_login_cleanly(sandbox: Sandbox, browser: Browser, error: str, code: str) -> None:
     state = query(browser.start_login("/here").headers["Location"])["state"]
     failed = browser.get(f"/auth/sgid/callback?state={state}&error={error}&error_description=<script>x</script>")
@@ -166,7 +173,8 @@ def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
     assert response.json() == [
         {"id": "sgid", "name": "Singpass app (sgID)"},
         {"id": "oidc", "name": "OIDC"},
-        {"id": "singpass", "name": "Singpass"},
+        {"id": "sp", "name": "Singpass"},
+        {"id": "sp-data", "name": "Singpass Myinfo"},
         {"id": "myinfo-v3", "name": "MyInfo"},
         {"id": "myinfo-v4", "name": "MyInfo v4"},
     ]

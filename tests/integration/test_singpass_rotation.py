@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from infra.sandbox.browser import Browser
+from infra.sandbox.fapi import fapi_calls
 from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox, SandboxOptions, run_sandbox
 
 
@@ -17,17 +18,20 @@ def rotating_sandbox() -> Iterator[Sandbox]:
         yield stack
 
 
-def test_a_login_decrypts_tokens_encrypted_to_the_additional_key(rotating_sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("provider", ["sp", "sp-data"])  # the Login and the Myinfo app share the Singpass keys
+def test_a_login_decrypts_tokens_encrypted_to_the_additional_key(rotating_sandbox: Sandbox, provider: str) -> None:
     browser = Browser(rotating_sandbox.url)
     [callback] = [spec for spec in rotating_sandbox.functions if spec.logical_id == "CallbackFunction"]
-    [singpass] = [e for e in json.loads(callback.environment["GATEWAY_PROVIDERS"]) if e and e["id"] == "singpass"]
-    [additional] = singpass["additional_decryption_key_arns"]
+    [entry] = [e for e in json.loads(callback.environment["GATEWAY_PROVIDERS"]) if e and e["id"] == provider]
+    [additional] = entry["additional_decryption_key_arns"]
     current = rotating_sandbox.resources["SingpassDecryptionKey"]["KeyId"]
 
-    published = browser.get("/.well-known/jwks/singpass").json()["keys"]
-    login = browser.login(return_to="/me", provider="singpass")
+    published = browser.get(f"/.well-known/jwks/{provider}").json()["keys"]
+    login = browser.login(return_to="/me", provider=provider)
 
     enc_kids = [key["kid"] for key in published if key["use"] == "enc"]
     assert enc_kids == [current, additional.rsplit("/", 1)[-1]]  # both published; the server holds only the next
     assert login.headers["Location"] == f"{rotating_sandbox.url}/me"
     assert browser.api("/api/me").json()["person"]["uinfin"] == SANDBOX_PERSONA
+    id_token = fapi_calls(rotating_sandbox.fapi_url)["id_tokens"][-1]
+    assert id_token["kid"] == enc_kids[1]  # encrypted to the next key

@@ -123,18 +123,19 @@ def providers_json(parameters: dict[str, str]) -> list[Any]:
 @pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
 def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
     parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
-    [sgid, oidc, singpass, myinfo_v3, myinfo_v4] = providers_json(parameters)
+    [sgid, oidc, singpass, singpass_myinfo, myinfo_v3, myinfo_v4] = providers_json(parameters)
     assert myinfo_v4 is None
     assert myinfo_v3 is None  # switched off: no client id
     assert oidc is None  # switched off: no issuer
     assert singpass is None  # switched off: no client id
+    assert singpass_myinfo is None
     assert sgid["scopes"] == ["openid", "myinfo.name", "myinfo.sex"]
     assert sgid["client_secret_arn"] == "ref-SgidClientSecret"
     assert sgid["decryption_key_arn"] == (key_arn or PHYSICAL["SgidDecryptionKey"]["Arn"])
 
 
 def test_an_oidc_only_deployment_configures_just_that_provider() -> None:
-    [sgid, oidc, singpass, _, _] = providers_json(
+    [sgid, oidc, singpass, _, _, _] = providers_json(
         {"FrontendUrl": "https://app.example.com", **OIDC, "OidcScopes": "openid email"}
     )
     assert sgid is None
@@ -155,14 +156,16 @@ SINGPASS = {"FrontendUrl": "https://app.example.com", "SingpassClientId": "sp-cl
 
 
 def test_a_singpass_deployment_creates_its_keys_and_references_them() -> None:
-    [sgid, oidc, singpass, _, _] = providers_json(SINGPASS)
-    assert (sgid, oidc) == (None, None)
+    [sgid, oidc, singpass, singpass_myinfo, _, _] = providers_json(SINGPASS)
+    assert (sgid, oidc, singpass_myinfo) == (None, None, None)
     assert singpass == {
-        "id": "singpass",
+        "id": "sp",
         "type": "singpass",
         "name": "Singpass",
         "issuer": "https://id.singpass.gov.sg/fapi",
         "client_id": "sp-client",
+        "app": "login",
+        "authentication_context_type": "APP_AUTHENTICATION_DEFAULT",
         "signing_key_arn": PHYSICAL["SingpassSigningKey"]["Arn"],
         "additional_signing_key_arns": [],
         "decryption_key_arn": PHYSICAL["SingpassDecryptionKey"]["Arn"],
@@ -172,6 +175,60 @@ def test_a_singpass_deployment_creates_its_keys_and_references_them() -> None:
     assert RESOURCES["SingpassSigningKey"]["Properties"]["KeySpec"] == "ECC_NIST_P256"
     assert RESOURCES["SingpassSigningKey"]["Properties"]["KeyUsage"] == "SIGN_VERIFY"
     assert RESOURCES["SingpassDecryptionKey"]["Properties"]["KeyUsage"] == "KEY_AGREEMENT"
+
+
+SINGPASS_MYINFO = {**SINGPASS, "SingpassMyinfoClientId": "sp-myinfo-client"}
+
+
+def test_a_second_singpass_app_is_a_myinfo_app_with_the_first_apps_issuer_and_keys() -> None:
+    [_, _, singpass, singpass_myinfo, _, _] = providers_json(
+        {**SINGPASS_MYINFO, "SingpassIssuer": "https://stg-id.singpass.gov.sg/fapi"}
+    )
+    assert singpass_myinfo == {
+        "id": "sp-data",
+        "type": "singpass",
+        "name": "Singpass Myinfo",
+        "issuer": "https://stg-id.singpass.gov.sg/fapi",
+        "client_id": "sp-myinfo-client",
+        "app": "myinfo",  # and no authentication context, which Singpass refuses from a Myinfo app
+        "signing_key_arn": PHYSICAL["SingpassSigningKey"]["Arn"],
+        "additional_signing_key_arns": [],
+        "decryption_key_arn": PHYSICAL["SingpassDecryptionKey"]["Arn"],
+        "additional_decryption_key_arns": [],
+        "scopes": ["openid", "uinfin", "name"],
+    }
+    assert singpass["id"] == "sp"
+    assert singpass["issuer"] == singpass_myinfo["issuer"]
+    # The same keys, so no function is granted anything more than for the first app alone.
+    for function in ("LoginFunction", "CallbackFunction", "SessionFunction", "JwksFunction"):
+        assert grants(function, SINGPASS_MYINFO) == grants(function, SINGPASS)
+
+
+def test_the_myinfo_app_takes_its_own_id_and_scopes_and_shares_the_keys_being_rotated() -> None:
+    keys = [f"arn:aws:kms:ap-southeast-1:1:key/{name}" for name in ("sig", "sig-next", "enc", "enc-next")]
+    parameters = {
+        **SINGPASS_MYINFO,
+        "SingpassMyinfoProviderId": "data",
+        "SingpassMyinfoScopes": "openid uinfin regadd cpfbalances.oa",
+        "SingpassSigningKeyArn": keys[0],
+        "SingpassAdditionalSigningKeyArns": keys[1],
+        "SingpassDecryptionKeyArn": keys[2],
+        "SingpassAdditionalDecryptionKeyArns": keys[3],
+    }
+    [_, _, _, singpass_myinfo, _, _] = providers_json(parameters)
+    assert singpass_myinfo["id"] == "data"
+    assert singpass_myinfo["scopes"] == ["openid", "uinfin", "regadd", "cpfbalances.oa"]
+    assert singpass_myinfo["signing_key_arn"] == keys[0]
+    assert singpass_myinfo["additional_signing_key_arns"] == [keys[1]]
+    assert singpass_myinfo["decryption_key_arn"] == keys[2]
+    assert singpass_myinfo["additional_decryption_key_arns"] == [keys[3]]
+    with pytest.raises(TemplateError, match="SingpassMyinfoProviderId"):
+        Resolver(TEMPLATE, {"SiteHosting": "None", **SINGPASS_MYINFO, "SingpassMyinfoProviderId": "Sp_Data"}, PHYSICAL)
+
+
+def test_a_myinfo_app_without_the_first_singpass_app_configures_nothing() -> None:
+    [_, _, singpass, singpass_myinfo, _, _] = providers_json({**PARAMETERS, "SingpassMyinfoClientId": "sp-myinfo"})
+    assert (singpass, singpass_myinfo) == (None, None)  # and the SingpassMyinfoAppNeedsSingpassApp rule refuses it
 
 
 def test_singpass_keys_are_reachable_only_for_their_one_operation() -> None:
@@ -194,7 +251,7 @@ def test_singpass_keys_being_rotated_are_published_accepted_and_granted() -> Non
         "SingpassDecryptionKeyArn": keys[2],
         "SingpassAdditionalDecryptionKeyArns": f"{keys[3]},{keys[4]}",
     }
-    [_, _, singpass, _, _] = providers_json(parameters)
+    [_, _, singpass, _, _, _] = providers_json(parameters)
     assert singpass["signing_key_arn"] == keys[0]
     assert singpass["additional_signing_key_arns"] == [keys[1]]
     assert singpass["decryption_key_arn"] == keys[2]
@@ -216,7 +273,7 @@ MYINFO_V3 = {
 
 
 def test_a_myinfo_v3_deployment_uses_one_stack_pem_for_signing_and_decryption() -> None:
-    [_, _, _, myinfo_v3, _] = providers_json(MYINFO_V3)
+    [_, _, _, _, myinfo_v3, _] = providers_json(MYINFO_V3)
     assert myinfo_v3 == {
         "id": "myinfo-v3",
         "type": "myinfo-v3",
@@ -245,7 +302,7 @@ def test_myinfo_v3_keys_can_be_brought_separately_and_the_sandbox_needs_no_certi
         "MyInfoV3Certificates": "",
         "MyInfoV3ApiUrl": "https://myinfo.example/gov/v3",
     }
-    [_, _, _, myinfo_v3, _] = providers_json(parameters)
+    [_, _, _, _, myinfo_v3, _] = providers_json(parameters)
     assert (myinfo_v3["signing_key_arn"], myinfo_v3["decryption_key_arn"]) == (signing, decryption)
     assert (myinfo_v3["myinfo_certificates"], myinfo_v3["api_url"]) == (None, "https://myinfo.example/gov/v3")
     callback = grants("CallbackFunction", parameters)

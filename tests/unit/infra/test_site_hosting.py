@@ -280,12 +280,32 @@ def test_the_outputs_name_the_urls_to_register_on_the_site(parameters: dict[str,
         if "Condition" not in output or values.condition(output["Condition"])
     }
     assert outputs["SgidRedirectUri"] == f"{base_url}/auth/sgid/callback"
-    assert outputs["JwksUri"] == f"{base_url}/.well-known/jwks.json"
+    assert "JwksUri" not in outputs  # the shared JWKS is not what to register: each provider's own is
     if values.condition("HostsSite"):
         assert outputs["SiteUrl"] == base_url
         assert (outputs["SiteBucketName"], outputs["DistributionId"]) == ("ref-SiteBucket", "ref-SiteDistribution")
     else:
         assert not {"SiteUrl", "SiteBucketName", "DistributionId"} & set(outputs)
+
+
+@pytest.mark.parametrize("myinfo_app", [False, True])
+def test_the_outputs_name_each_singpass_apps_redirect_uri_and_jwks(myinfo_app: bool) -> None:
+    parameters = {**ELSEWHERE, "PublicUrl": "https://id.example.com", "SingpassClientId": "sp-login"}
+    if myinfo_app:
+        parameters["SingpassMyinfoClientId"] = "sp-myinfo"
+    values = resolver(parameters)
+    outputs = {
+        name: values.resolve(output["Value"])
+        for name, output in TEMPLATE["Outputs"].items()
+        if "Condition" not in output or values.condition(output["Condition"])
+    }
+    assert outputs["SingpassRedirectUri"] == "https://id.example.com/auth/sp/callback"
+    assert outputs["SingpassJwksUri"] == "https://id.example.com/.well-known/jwks/sp"
+    if myinfo_app:
+        assert outputs["SingpassMyinfoRedirectUri"] == "https://id.example.com/auth/sp-data/callback"
+        assert outputs["SingpassMyinfoJwksUri"] == "https://id.example.com/.well-known/jwks/sp-data"
+    else:
+        assert not {"SingpassMyinfoRedirectUri", "SingpassMyinfoJwksUri"} & set(outputs)
 
 
 # ------------------------------------------------------------------------------------------- rules
@@ -307,6 +327,12 @@ def test_rules_require_a_frontend_url_elsewhere_and_a_certificate_for_a_custom_d
     assert rule_refuses("CustomDomainNeedsCertificate", {"DomainName": "app.example.com"})
     assert not rule_refuses("CustomDomainNeedsCertificate", ON_CUSTOM_DOMAIN)
     assert not rule_refuses("CustomDomainNeedsCertificate", {"SiteHosting": "None", "DomainName": "app.example.com"})
+    myinfo_app = {**ELSEWHERE, "SingpassMyinfoClientId": "sp-myinfo"}
+    assert rule_refuses("SingpassMyinfoAppNeedsSingpassApp", myinfo_app)  # a second app needs the first
+    assert not rule_refuses("SingpassMyinfoAppNeedsSingpassApp", {**myinfo_app, "SingpassClientId": "sp-login"})
+    assert not rule_refuses("SingpassMyinfoAppNeedsSingpassApp", ELSEWHERE)
+    same_id = {**myinfo_app, "SingpassClientId": "sp-login", "SingpassMyinfoProviderId": "sp"}
+    assert rule_refuses("SingpassMyinfoAppNeedsSingpassApp", same_id)  # one callback path each
 
 
 # ------------------------------------------------------------------------------------ no cycle
