@@ -64,6 +64,8 @@ SANDBOX_SECRETS = {
 MYINFO_V3_ATTRIBUTES = "uinfin,name,sex,dob,nationality,regadd,mobileno,email,marital,hdbtype,cpfemployers"
 """What the sandbox's MyInfo v3 app asks for: identity, contacts, an address and a list (CPF employers)."""
 MYINFO_V4_SCOPES = "uinfin uuid name sex dob nationality regadd mobileno email marital cpfemployers"
+MYINFO_V4_ID = "mi-v4"
+"""template.yaml's default MyInfoV4ProviderId: no "myinfo" in the callback path (the portal trap)."""
 MOCKPASS_CERTIFICATE = ROOT / "node_modules" / "@opengovsg" / "mockpass" / "static" / "certs" / "spcp.crt"
 """MockPass signs MyInfo v3 tokens and person data with this certificate's key."""
 SINGPASS_LOGIN_SCOPES = "openid user.identity name"
@@ -316,8 +318,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         # The emulator reads the gateway's MyInfo v4 keys from the JWKS URL registered for it, as MyInfo does.
         myinfo_v4_client = {
             "client_id": parameters["MyInfoV4ClientId"],
-            "redirect_uris": [f"{web_url}/auth/myinfo-v4/callback"],
-            "jwks_uri": f"{server.url}/.well-known/jwks/myinfo-v4",
+            "redirect_uris": [f"{web_url}/auth/{MYINFO_V4_ID}/callback"],
+            "jwks_uri": f"{server.url}/.well-known/jwks/{MYINFO_V4_ID}",
             "purpose_ids": [parameters["MyInfoV4PurposeId"]],
         }
         starting.enter(

@@ -61,7 +61,7 @@ PROVIDERS: dict[str, tuple[str, AtProvider, list[str]]] = {
     "Singpass": ("sp", singpass, ["SG", "standard"]),  # identity_coi, account_type
     "Singpass Myinfo": ("sp-data", singpass, ["6 Jun 1998", "102 BEDOK NORTH AVENUE 4", "#09-128 PEARL GARDEN"]),
     "MyInfo": ("myinfo-v3", myinfo_v3, ["SINGAPORE 460102", "CRYSTAL HORSE INVEST PTE LTD, Oct 2017 to Dec 2018"]),
-    "MyInfo v4": ("myinfo-v4", myinfo_v4, ["6 Jun 1998", "Provided by you", "MARRIED"]),
+    "MyInfo v4": ("mi-v4", myinfo_v4, ["6 Jun 1998", "Provided by you", "MARRIED"]),
 }
 ERROR_CODES = sorted(gateway_error_codes() | KIT_FALLBACK_CODES)
 

@@ -14,7 +14,7 @@ from infra.sandbox.stack import Sandbox
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
-PROVIDERS = ["sgid", "oidc", "sp", "sp-data", "myinfo-v3", "myinfo-v4"]
+PROVIDERS = ["sgid", "oidc", "sp", "sp-data", "myinfo-v3", "mi-v4"]
 
 
 def dump(item: dict[str, Any]) -> str:

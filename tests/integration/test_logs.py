@@ -13,7 +13,7 @@ from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
 
 
-@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data", "myinfo-v3", "myinfo-v4"])
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data", "myinfo-v3", "mi-v4"])
 def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path, provider: str) -> None:
     browser = Browser(sandbox.url)
     start = handler_log.stat().st_size

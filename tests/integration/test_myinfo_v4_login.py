@@ -10,12 +10,12 @@ SESSION = "__Host-sgw_session"
 
 
 def test_a_myinfo_v4_login_shows_the_decrypted_verified_person(sandbox: Sandbox, browser: Browser) -> None:
-    callback = browser.login(return_to="/me", provider="myinfo-v4")
+    callback = browser.login(return_to="/me", provider="mi-v4")
 
     assert callback.headers["Location"] == f"{sandbox.url}/me"
     me = browser.api("/api/me").json()
     person = me["person"]
-    assert me["provider"] == "myinfo-v4"
+    assert me["provider"] == "mi-v4"
     assert me["sub"] == person["uuid"] != SANDBOX_PERSONA  # v4's subject is the person's UUID, not the NRIC
     assert person["uinfin"] == SANDBOX_PERSONA
     assert person["name"] == "TAN HENG HUAT"
@@ -24,7 +24,7 @@ def test_a_myinfo_v4_login_shows_the_decrypted_verified_person(sandbox: Sandbox,
 
 
 def test_myinfo_v4_reads_a_jwks_with_only_its_own_keys(sandbox: Sandbox, browser: Browser) -> None:
-    own = browser.get("/.well-known/jwks/myinfo-v4")
+    own = browser.get("/.well-known/jwks/mi-v4")
     every = browser.get("/.well-known/jwks.json").json()["keys"]
 
     assert own.headers["Cache-Control"] == "public, max-age=300"
@@ -45,16 +45,16 @@ def own_of(browser: Browser, provider: str) -> list[dict[str, str]]:
 
 
 def test_a_code_the_gateway_already_spent_is_refused_by_the_emulator(sandbox: Sandbox, browser: Browser) -> None:
-    first = provider_redirect(browser.start_login("/", "myinfo-v4").headers["Location"])
+    first = provider_redirect(browser.start_login("/", "mi-v4").headers["Location"])
     assert browser.get(first).headers["Location"] == f"{sandbox.url}/"
 
-    state = query(browser.start_login("/", "myinfo-v4").headers["Location"])["state"]
-    replayed = browser.get(f"/auth/myinfo-v4/callback?state={state}&code={query(first)['code']}")
+    state = query(browser.start_login("/", "mi-v4").headers["Location"])["state"]
+    replayed = browser.get(f"/auth/mi-v4/callback?state={state}&code={query(first)['code']}")
     assert replayed.headers["Location"] == f"{sandbox.url}/?error=token_rejected"
 
 
 def test_a_replayed_callback_is_refused_before_the_code_is_tried(browser: Browser) -> None:
-    callback_url = provider_redirect(browser.start_login("/", "myinfo-v4").headers["Location"])
+    callback_url = provider_redirect(browser.start_login("/", "mi-v4").headers["Location"])
     assert browser.get(callback_url).headers["Location"].endswith("/")
 
     assert browser.get(callback_url).headers["Location"].endswith("?error=invalid_state")

@@ -176,7 +176,7 @@ def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
         {"id": "sp", "name": "Singpass"},
         {"id": "sp-data", "name": "Singpass Myinfo"},
         {"id": "myinfo-v3", "name": "MyInfo"},
-        {"id": "myinfo-v4", "name": "MyInfo v4"},
+        {"id": "mi-v4", "name": "MyInfo v4"},
     ]
 
 

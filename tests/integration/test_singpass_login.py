@@ -120,7 +120,7 @@ def test_each_singpass_app_publishes_the_singpass_keys_alone(sandbox: Sandbox, b
         assert "d" not in jwk
     # The Myinfo app shares the Singpass keys: its JWKS is the same, and neither holds another provider's keys.
     assert browser.get("/.well-known/jwks/sp-data").json()["keys"] == list(keys.values())
-    others = {key["kid"] for key in browser.get("/.well-known/jwks/myinfo-v4").json()["keys"]}
+    others = {key["kid"] for key in browser.get("/.well-known/jwks/mi-v4").json()["keys"]}
     assert others
     assert not others & set(keys)
 

@@ -328,11 +328,16 @@ MYINFO_V4 = {
 }
 
 
+def test_a_stack_deployed_with_the_old_myinfo_v4_id_keeps_it() -> None:
+    [*_, myinfo_v4] = providers_json({**MYINFO_V4, "MyInfoV4ProviderId": "myinfo-v4"})
+    assert myinfo_v4["id"] == "myinfo-v4"
+
+
 def test_a_myinfo_v4_deployment_creates_its_ec_keys_and_references_them() -> None:
     [*_, myinfo_v4] = providers_json(MYINFO_V4)
     signing, decryption = PHYSICAL["MyInfoV4SigningKey"]["Arn"], PHYSICAL["MyInfoV4DecryptionKey"]["Arn"]
     assert myinfo_v4 == {
-        "id": "myinfo-v4",
+        "id": "mi-v4",  # no "myinfo" in its callback path: Singpass's portal is reported to refuse it
         "type": "myinfo-v4",
         "name": "MyInfo v4",
         "environment": "test",
