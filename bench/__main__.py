@@ -35,7 +35,14 @@ from infra.sandbox.server import Invocation
 from infra.sandbox.stack import ROOT, SGID_SCOPES, Sandbox, SandboxOptions, run_sandbox
 
 BENCH = ROOT / "bench"
-PROVIDERS = ("sgid", "oidc", "sp")
+PROVIDERS = ("sgid", "oidc", "sp", "sp-data")
+"""sgID, OIDC, and Singpass's two kinds of app: sp a Login app (no userinfo), sp-data a Myinfo app."""
+KMS_FLOOR = {
+    "sp": {"kms.Sign": 2, "kms.DeriveSharedSecret": 1},
+    "sp-data": {"kms.Sign": 2, "kms.DeriveSharedSecret": 2},
+}
+"""Singpass's KMS calls per warm login: an assertion for PAR and one for the token; one ECDH agreement per
+encrypted answer (the ID token, and a Myinfo app's userinfo)."""
 HANDLERS = {
     "LoginFunction": "GET /auth/sgid/login",
     "CallbackFunction": "GET /auth/sgid/callback",
@@ -320,6 +327,10 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     targets.append(
         ("sgid: KMS calls per warm login ≤ 1", sum(n for k, n in sgid_warm.items() if k.startswith("kms.")), 1)
     )
+    for provider, floor in KMS_FLOOR.items():
+        warm = logins[provider]["aws_calls_warm"]
+        for call, limit in floor.items():
+            targets.append((f"{provider}: {call} per warm login ≤ {limit}", warm.get(call, 0), limit))
     return [
         {"target": name, "measured": value, "limit": limit, "met": value <= limit} for name, value, limit in targets
     ]
