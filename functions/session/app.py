@@ -28,6 +28,7 @@ def me(request: web.Request) -> web.Response:
     }
     if session.provenance:
         body["provenance"] = session.provenance
+    body.update(session.organisation)  # entity, act, authorisations: only for a login on behalf of an entity
     return web.json_response(200, body)
 
 

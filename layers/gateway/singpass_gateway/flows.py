@@ -199,6 +199,7 @@ class Gateway:
                 refreshed_at=now,
                 provenance=identity.provenance,
                 seen_at=now,
+                organisation=identity.organisation,
             )
             self._store.put_session(session_id, session)
         except GatewayError as error:

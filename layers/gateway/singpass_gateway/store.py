@@ -68,6 +68,8 @@ class Session:
     """Per attribute, where MyInfo says it comes from (:func:`singpass_gateway.person.provenance`)."""
     seen_at: int = 0
     """When the browser last used the session (to the resolution of :meth:`Store.touch_session`)."""
+    organisation: dict[str, Any] = field(default_factory=dict)
+    """The entity logged in for, the acting user and their authorisations (Corppass); sealed like ``person``."""
 
 
 class Store:
@@ -250,6 +252,7 @@ def _seal_session(session_id: str, session: Session) -> bytes:
         "person": session.person,
         "authentication": session.authentication,
         "provenance": session.provenance,
+        "organisation": session.organisation,
     }
     return seal_for(session_id, "session", _session_key(session_id), secret)
 
@@ -268,6 +271,7 @@ def _session(session_id: str, item: dict[str, Any]) -> Session | None:
         refreshed_at=int(item["refreshed_at"]["N"]),
         provenance=secret["provenance"],
         seen_at=int(item["seen_at"]["N"]),
+        organisation=secret.get("organisation", {}),  # sessions sealed before organisations were kept
     )
 
 

@@ -77,6 +77,9 @@ class Identity:
     session keeps it sealed with KMS, never readable by the browser or a database reader."""
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per MyInfo attribute: its source, classification and last update (for the frontend to show)."""
+    organisation: dict[str, Any] = field(default_factory=dict)
+    """For a login on behalf of an organisation (Corppass): ``entity``, ``act`` (the acting user) and
+    ``authorisations``, shown beside ``person`` by ``/api/me``; empty for a person logging in for themselves."""
 
 
 @dataclass(frozen=True)

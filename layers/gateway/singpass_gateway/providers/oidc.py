@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
 
@@ -68,6 +68,15 @@ OPTIONS = {
 }  # fmt: skip
 MAX_TRANSIENT_RETRIES = 3
 """Singpass asks for up to three retries; more would only hold a failing login longer."""
+
+
+@dataclass(frozen=True)
+class Description:
+    """Who logged in, as a profile reads the ID token and userinfo (see :meth:`OidcProvider.describe`)."""
+
+    person: dict[str, Any]
+    provenance: dict[str, dict[str, str]] = field(default_factory=dict)
+    organisation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -254,11 +263,16 @@ class OidcProvider:
             userinfo = self._userinfo(
                 endpoints.userinfo, tokens["access_token"], claims["sub"], policy, dpop_key, callback.now
             )
-        person, provenance = self.describe(claims, userinfo)
+        described = self.describe(claims, userinfo)
         authentication: dict[str, Any] = {name: claims[name] for name in ("acr", "amr") if name in claims}
         grant = self._grant(tokens, claims["sub"], callback.remembered) if tokens.get("refresh_token") else None
         return Identity(
-            sub=claims["sub"], person=person, authentication=authentication, grant=grant, provenance=provenance
+            sub=claims["sub"],
+            person=described.person,
+            authentication=authentication,
+            grant=grant,
+            provenance=described.provenance,
+            organisation=described.organisation,
         )
 
     def refresh(self, grant: dict[str, str], now: int) -> Refreshed:
@@ -280,7 +294,7 @@ class OidcProvider:
         if self._config.fetch_userinfo and endpoints.userinfo:
             policy = self._policy(endpoints)
             userinfo = self._userinfo(endpoints.userinfo, tokens["access_token"], grant["sub"], policy, dpop_key, now)
-        person = self.describe(claims, userinfo)[0] if claims or userinfo is not None else {}
+        person = self.describe(claims, userinfo).person if claims or userinfo is not None else {}
         next_grant = {**grant, "refresh_token": tokens.get("refresh_token") or grant["refresh_token"]}
         return Refreshed(person=person, grant=next_grant)
 
@@ -315,15 +329,17 @@ class OidcProvider:
 
     # -- what a profile may change ----------------------------------------------------------------------
 
-    def describe(
-        self, claims: dict[str, Any], userinfo: dict[str, Any] | None
-    ) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    def describe(self, claims: dict[str, Any], userinfo: dict[str, Any] | None) -> Description:
         """The person and their data's provenance: from userinfo when it was fetched, else from the ID token."""
         source = userinfo if userinfo is not None else claims
         if self._config.person_claim is None:
-            return {name: value for name, value in source.items() if name not in PROTOCOL_CLAIMS}, {}
+            return Description({name: value for name, value in source.items() if name not in PROTOCOL_CLAIMS})
         document = source.get(self._config.person_claim)
-        return normalise(document), provenance_of(document)
+        return Description(normalise(document), provenance_of(document))
+
+    def userinfo_subject(self, sub: str) -> str:
+        """The ``sub`` userinfo must name: the ID token's (OIDC Core 5.3.2)."""
+        return sub
 
     def assurance_met(self, achieved: str, asked: tuple[str, ...]) -> bool:
         """OIDC Core leaves levels unordered: the ``acr`` achieved must be one of those asked for."""
@@ -447,7 +463,7 @@ class OidcProvider:
             claims = oauth.json_object(response, "userinfo")
             if self._config.signed_userinfo:
                 raise InvalidToken("userinfo is plain JSON where a signed JWT is required")
-        if claims.get("sub") != sub:
+        if claims.get("sub") != self.userinfo_subject(sub):
             raise InvalidToken("userinfo sub differs from the ID token's sub")
         return claims
 
