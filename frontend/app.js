@@ -23,6 +23,14 @@ const ui = {
   nric: $("nric"),
   nricProvenance: $("nric-provenance"),
   reveal: $("reveal"),
+  entity: $("entity"),
+  entityName: $("entity-name"),
+  entityDetails: $("entity-details"),
+  authorisations: $("authorisations"),
+  authorisationsEmpty: $("authorisations-empty"),
+  actLabel: $("act-label"),
+  actValue: $("act-value"),
+  act: $("act"),
   details: $("details"),
   detailsEmpty: $("details-empty"),
   provenanceNote: $("provenance-note"),
@@ -302,12 +310,50 @@ function renderProfile(session, providerNames) {
   ui.details.hidden = rows.length === 0;
   ui.detailsEmpty.hidden = rows.length !== 0;
 
+  renderEntity(session);
   ui.providerId.textContent = session.provider;
   const { acr, amr } = session.authentication ?? {};
   ui.authentication.textContent =
     [acr && `acr ${acr}`, Array.isArray(amr) && amr.length && `amr ${amr.join(", ")}`].filter(Boolean).join("; ") ||
     "Not reported by the provider";
   showView(ui.profile);
+}
+
+const ENTITY_FIELDS = [
+  ["id", "UEN or entity id"],
+  ["type", "Entity type"],
+  ["uen_status", "UEN status"],
+  ["coi", "Country of incorporation"],
+];
+
+/** The entity a Corppass user logged in for, and what they may do for it (an individual's login has none). */
+function renderEntity(session) {
+  const entity = session.entity && typeof session.entity === "object" ? session.entity : null;
+  ui.entity.hidden = !entity;
+  ui.actLabel.hidden = ui.actValue.hidden = !session.act?.sub;
+  ui.act.textContent = String(session.act?.sub ?? "");
+  if (!entity) return;
+  ui.entityName.textContent = typeof entity.name === "string" && entity.name ? entity.name : String(entity.id ?? "");
+  const rows = ENTITY_FIELDS.filter(([key]) => typeof entity[key] === "string" && entity[key]).map(([key, text]) => {
+    const row = el("div", "detail", el("dt", "", text));
+    row.append(el("dd", "", entity[key]));
+    return row;
+  });
+  ui.entityDetails.replaceChildren(...rows);
+  const authorisations = Array.isArray(session.authorisations) ? session.authorisations : [];
+  ui.authorisations.replaceChildren(...authorisations.map((item) => el("li", "", authorisationText(item))));
+  ui.authorisationsEmpty.hidden = authorisations.length !== 0;
+}
+
+/** "Approver for GATEWAY-ESVC-1, from 1 Jan 2026, no end date" and the like. */
+function authorisationText(item) {
+  const parts = [`${item.role ?? "A role"} for ${item.eservice ?? "an e-service"}`];
+  if (item.entity) parts.push(`sub-entity ${item.entity}`);
+  if (item.start) parts.push(`from ${readableDate(item.start)}`);
+  parts.push(item.end ? `until ${readableDate(item.end)}` : "no end date");
+  if (item.third_party) parts.push("third-party");
+  if (Array.isArray(item.missing) && item.missing.length) parts.push(`not set: ${item.missing.join(", ")}`);
+  return parts.join(", ");
 }
 
 function renderLogin(list) {

@@ -74,7 +74,18 @@ export class GatewayError extends Error {
  *   person: Record<string, unknown>,
  *   authentication: {acr?: string, amr?: string[]},
  *   provenance?: Record<string, {source?: string, classification?: string, lastupdated?: string}>,
+ *   entity?: {id: string, type?: string, registration_number?: string, coi?: string, name?: string,
+ *     uen_status?: string} & Record<string, unknown>,
+ *   act?: {sub: string},
+ *   authorisations?: Authorisation[],
  * }} Session
+ * A login on behalf of an entity (Corppass) adds `entity` (`sub` is then the entity's id), `act` (the acting
+ * user, whose details are `person`) and `authorisations`; a person logging in for themselves has none of them.
+ * @typedef {{
+ *   eservice: string, role: string | null, entity: string | null, start: string | null,
+ *   end: string | null, parameters: Record<string, unknown>, third_party: boolean, missing?: string[],
+ * }} Authorisation
+ * `end` is null for an authorisation without an end date; `missing` names fields Corppass marks as not set.
  * @typedef {{
  *   baseUrl: string,
  *   providers: () => Promise<Provider[]>,

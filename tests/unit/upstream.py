@@ -43,7 +43,7 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from singpass_gateway.errors import GatewayError
 from singpass_gateway.flows import CompletedLogin, Gateway, LoginFailed, LoginRedirect
 from singpass_gateway.http import HttpResponse
-from singpass_gateway.jose import MAX_JWKS_KEYS
+from singpass_gateway.jose import MAX_JWKS_KEYS, REPLICATED_CLAIMS
 from singpass_gateway.keys.pem import thumbprint
 from singpass_gateway.providers import build_providers
 from singpass_gateway.providers.myinfo_v3 import pki_base_string
@@ -260,7 +260,8 @@ def encrypt(plaintext: str, recipient: RSAKey | ECKey | OctKey, header: Mapping[
     algorithms = [header["alg"], header["enc"], *([header["zip"]] if "zip" in header else [])]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # joserfc warns about RSA1_5, which the probe sends on purpose
-        return jwe.encrypt_compact(dict(header), plaintext, key, algorithms=algorithms)
+        registry = jwe.JWERegistry(header_registry=REPLICATED_CLAIMS, algorithms=algorithms)  # Corppass adds iss, aud
+        return jwe.encrypt_compact(dict(header), plaintext, key, registry=registry)
 
 
 def overridden(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -900,13 +901,20 @@ class SingpassUpstream(Upstream):
     token_type, jose_endpoints = "DPoP", ("userinfo",)
     issuer_parameter = True
     discovery_url = "https://singpass.example/fapi/.well-known/openid-configuration"
+    paths: ClassVar[Mapping[str, str]] = {
+        "authorize": "/auth", "par": "/par", "token": "/token", "userinfo": "/userinfo", "jwks": "/jwks"
+    }  # fmt: skip
+    """Where each endpoint is, under the issuer (Corppass's differ)."""
+
+    def url(self, endpoint: str) -> str:
+        return f"{self.issuer}{self.paths[endpoint]}"
 
     def options(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "client_id": CLIENT_ID, "signing_key_arn": EC_SIGNING_ARN,
                 "decryption_key_arn": EC_DECRYPTION_ARN, "app": "myinfo", "scopes": ["openid", "name"]}  # fmt: skip
 
     def make_signings(self) -> dict[str, Signing]:
-        jwks = f"{self.issuer}/jwks"
+        jwks = self.url("jwks")
         return {
             artifact: Signing(
                 SigningKey("ES256", ec.generate_private_key(ec.SECP256R1()), f"singpass-{artifact}"),
@@ -931,13 +939,13 @@ class SingpassUpstream(Upstream):
 
     @property
     def authorization_endpoint(self) -> str:
-        return f"{self.issuer}/auth"
+        return self.url("authorize")
 
     def discovery(self) -> dict[str, Any]:
         return {
             "issuer": self.issuer, "authorization_endpoint": self.authorization_endpoint,
-            "pushed_authorization_request_endpoint": f"{self.issuer}/par", "token_endpoint": f"{self.issuer}/token",
-            "userinfo_endpoint": f"{self.issuer}/userinfo", "jwks_uri": f"{self.issuer}/jwks",
+            "pushed_authorization_request_endpoint": self.url("par"), "token_endpoint": self.url("token"),
+            "userinfo_endpoint": self.url("userinfo"), "jwks_uri": self.url("jwks"),
             "require_pushed_authorization_requests": True, "authorization_response_iss_parameter_supported": True,
             "dpop_signing_alg_values_supported": ["ES256"],
         }  # fmt: skip
@@ -949,11 +957,11 @@ class SingpassUpstream(Upstream):
         assert self.discovery_url is not None
         self.serve("discovery", "GET", self.discovery_url,
                    lambda **_: json_response(overridden(self.discovery(), self.discovery_overrides)))  # fmt: skip
-        self.serve("par", "POST", f"{self.issuer}/par", self.par)
-        self.serve("token", "POST", f"{self.issuer}/token", self.token)
+        self.serve("par", "POST", self.url("par"), self.par)
+        self.serve("token", "POST", self.url("token"), self.token)
         if "userinfo" in self.artifacts:  # a Login app's discovery names it too, but the app may not call it
-            self.serve("userinfo", "GET", f"{self.issuer}/userinfo", self.userinfo)
-        self.serve_jwks("jwks", f"{self.issuer}/jwks")
+            self.serve("userinfo", "GET", self.url("userinfo"), self.userinfo)
+        self.serve_jwks("jwks", self.url("jwks"))
 
     def require_dpop_nonces(self) -> None:
         """Demand a server nonce in DPoP proofs, a different one at each endpoint (FAPI ``happy-path``)."""
@@ -964,7 +972,7 @@ class SingpassUpstream(Upstream):
         if demand:
             return demand
         check_assertion(form, self.issuer, 120, self.now)
-        jkt = self.dpop.check(headers, "POST", f"{self.issuer}/par")
+        jkt = self.dpop.check(headers, "POST", self.url("par"))
         expect(form.get("response_type") == "code" and "openid" in form.get("scope", "").split(), "PAR parameters")
         self.check_app_kind(form)
         expect(form.get("redirect_uri") == self.redirect_uri and form.get("code_challenge_method") == "S256", "PAR")
@@ -994,7 +1002,7 @@ class SingpassUpstream(Upstream):
         if demand:
             return demand
         check_assertion(form, self.issuer, 120, self.now)
-        jkt = self.dpop.check(headers, "POST", f"{self.issuer}/token")
+        jkt = self.dpop.check(headers, "POST", self.url("token"))
         authorized = self.redeem(form)
         expect(jkt == authorized.dpop_jkt, "token proof by another key than PAR's")
         access_token = secrets.token_urlsafe(24)
@@ -1009,11 +1017,13 @@ class SingpassUpstream(Upstream):
             return demand
         scheme, _, access_token = headers.get("Authorization", "").partition(" ")
         expect(scheme == "DPoP" and access_token in self.access_tokens, "DPoP access token")
-        jkt = self.dpop.check(headers, "GET", f"{self.issuer}/userinfo", access_token)
+        jkt = self.dpop.check(headers, "GET", self.url("userinfo"), access_token)
         expect(jkt == self.access_tokens[access_token], "userinfo proof by another key")
+        return self.jose_answer("userinfo", self.userinfo_claims(), "application/jwt")
+
+    def userinfo_claims(self) -> dict[str, Any]:
         person = {"name": {"value": PERSON_NAME, "source": "1", "classification": "C", "lastupdated": "2026-01-01"}}
-        claims = {"iss": self.issuer, "aud": CLIENT_ID, "sub": self.subject, "iat": self.now, "person_info": person}
-        return self.jose_answer("userinfo", claims, "application/jwt")
+        return {"iss": self.issuer, "aud": CLIENT_ID, "sub": self.subject, "iat": self.now, "person_info": person}
 
 
 class SingpassLoginUpstream(SingpassUpstream):
@@ -1064,6 +1074,119 @@ class SingpassLoginUpstream(SingpassUpstream):
             "sub_attributes": {"identity_number": "S9812381D", "identity_coi": "SG", "account_type": "standard",
                                "name": PERSON_NAME},
         }  # fmt: skip
+
+
+ENTITY_UEN = "201912345K"
+ACTING_USER = "f3b1a8e2-9c4d-4e5f-8a6b-7c8d9e0f1a2b"
+AUTH_INFO = {
+    "Result_Set": {
+        "ESrvc_Row_Count": 2,
+        "ESrvc_Result": [
+            {"CPESrvcID": "GATEWAY-ESVC-1", "Auth_Result_Set": {"Row_Count": 2, "Row": [
+                {"CPEntID_SUB": "", "CPRole": "Approver", "StartDate": "2026-01-01", "EndDate": "9999-12-31",
+                 "Parameter": [{"name": "limit", "value": "5000"}]},
+                {"CPEntID_SUB": "ERROR_MISSING_VALUE", "CPRole": "Viewer", "StartDate": "2026-02-01",
+                 "EndDate": "2027-01-31", "Parameter": []},
+            ]}},
+            {"CPESrvcID": "GATEWAY-ESVC-2", "Auth_Result_Set": {"Row_Count": 1, "Row": {
+                "CPEntID_SUB": "201912345K-01", "CPRole": "Submitter", "StartDate": "2026-03-01",
+                "EndDate": "9999-12-31"}}},
+        ],
+    }
+}  # fmt: skip
+"""Corppass's documented Result_Set: several rows, an open-ended end, a missing-value marker, a bare single row."""
+
+
+class CorppassUpstream(SingpassUpstream):
+    """A Corppass Login app, as Corppass documents it and staging behaves: issuer without ``/fapi``, its own
+    paths, a context type required and checked; the ID token's ``sub`` the entity's UEN with entity
+    ``sub_attributes`` and the user as ``act``, encrypted A256CBC-HS512 with ``iss``/``aud``/``cty`` in the JWE
+    header; ``scope`` echoed by the token endpoint; userinfo (JWE A256GCM, ``typ: JWE``) with ``auth_info`` sent
+    as a JSON string, and ``sub`` the entity."""
+
+    kind, provider_type = "corppass", "corppass"
+    issuer, subject = "https://corppass.example", ENTITY_UEN
+    someone_else: ClassVar[Mapping[str, Any]] = {"sub": "T09LL0001B"}
+    issuer_parameter = False
+    discovery_url = "https://corppass.example/.well-known/openid-configuration"
+    paths: ClassVar[Mapping[str, str]] = {
+        "authorize": "/mga/sps/oauth/oauth20/authorize", "par": "/request", "token": "/mga/sps/oauth/oauth20/token",
+        "userinfo": "/userinfo", "jwks": "/.well-known/keys",
+    }  # fmt: skip
+    allowed_context_types: ClassVar[tuple[str, ...]] = ("APP_AUTHENTICATION_DEFAULT",)
+    login_scopes = frozenset(
+        {"openid", "entity.identity", "entity.basic_profile.name", "entity.basic_profile.uen_status",
+         "user.identity", "user.name", "authinfo", "tpauthinfo"}
+    )  # fmt: skip
+
+    def options(self) -> dict[str, Any]:
+        return {"issuer": self.issuer, "client_id": CLIENT_ID, "signing_key_arn": EC_SIGNING_ARN,
+                "decryption_key_arn": EC_DECRYPTION_ARN, "app": "login",
+                "scopes": ["openid", "entity.identity", "entity.basic_profile.name", "user.identity", "user.name",
+                           "authinfo"]}  # fmt: skip
+
+    def discovery(self) -> dict[str, Any]:
+        return {**super().discovery(), "authorization_response_iss_parameter_supported": False}
+
+    def encryptions_to(self, key: ec.EllipticCurvePrivateKey) -> dict[str, Encryption]:
+        recipient = ECKey.import_key(key.public_key())
+        kid = thumbprint(key.public_key())
+        id_token = {"alg": "ECDH-ES+A256KW", "enc": "A256CBC-HS512", "kid": kid, "cty": "JWT",
+                    "iss": self.issuer, "aud": CLIENT_ID}  # fmt: skip
+        userinfo = {"alg": "ECDH-ES+A256KW", "enc": "A256GCM", "kid": kid, "typ": "JWE"}
+        return {"id_token": Encryption(recipient, id_token), "userinfo": Encryption(recipient, userinfo)}
+
+    def check_app_kind(self, form: Mapping[str, str]) -> None:
+        context_type = form.get("authentication_context_type")
+        expect(context_type in self.allowed_context_types, "authentication_context_type missing or not allowed")
+        scopes = set(form.get("scope", "").split())
+        expect(scopes <= self.login_scopes, f"invalid_scope {sorted(scopes - self.login_scopes)}")
+
+    def token_answer(self, body: Mapping[str, Any]) -> HttpResponse:
+        return super().token_answer({**body, "scope": " ".join(self.options()["scopes"])})  # echoed, as staging
+
+    def id_token_claims(self, authorized: Authorized | None, access_token: str) -> dict[str, Any]:
+        return {
+            **super().id_token_claims(authorized, access_token),
+            "sub_type": "entity",
+            "sub_attributes": {"entity_type": "UEN", "entity_reg_number": ENTITY_UEN, "entity_coi": "SG",
+                               "entity_name": "ACME PTE. LTD."},
+            "act": {"sub": ACTING_USER, "sub_type": "user",
+                    "sub_attributes": {"account_type": "standard", "identity_number": "S9812381D",
+                                       "identity_coi": "SG", "name": PERSON_NAME}},
+        }  # fmt: skip
+
+    def userinfo_claims(self) -> dict[str, Any]:
+        return {"iss": self.issuer, "aud": CLIENT_ID, "sub": self.subject, "iat": self.now, "exp": self.now + 600,
+                "auth_info": json.dumps(AUTH_INFO)}  # fmt: skip
+
+
+class CorppassBusinessUpstream(CorppassUpstream):
+    """A Myinfo Business app: no context type (refused), and userinfo with the entity's ``entity_info``, the acting
+    user's ``person_info`` and ``corppass_info``, each block a JSON string (and one nested object too)."""
+
+    kind = "corppass-business"
+
+    def options(self) -> dict[str, Any]:
+        return {**super().options(), "app": "myinfo-business",
+                "scopes": ["openid", "entity.identity", "entity.basic_profile.name", "entity.address", "user.uinfin",
+                           "user.name", "corppass.email"]}  # fmt: skip
+
+    def check_app_kind(self, form: Mapping[str, str]) -> None:
+        expect("authentication_context_type" not in form, "authentication_context_type from a Myinfo Business app")
+
+    def userinfo_claims(self) -> dict[str, Any]:
+        entity_info = {
+            "basic_profile": {"entity_name": {"value": "ACME PTE. LTD."}, "uen": {"value": ENTITY_UEN}},
+            "address": json.dumps({"postal": {"value": "460102"}, "country": {"code": "SG", "desc": "SINGAPORE"}}),
+        }
+        person_info = {"uinfin": {"value": "S9812381D", "source": "1", "classification": "C",
+                                  "lastupdated": "2026-01-01"},
+                       "name": {"value": PERSON_NAME, "source": "1", "classification": "C",
+                                "lastupdated": "2026-01-01"}}  # fmt: skip
+        return {"iss": self.issuer, "aud": CLIENT_ID, "sub": self.subject, "iat": self.now, "exp": self.now + 600,
+                "entity_info": json.dumps(entity_info), "person_info": json.dumps(person_info),
+                "corppass_info": json.dumps({"email": "tan@acme.example", "email_verified": True})}  # fmt: skip
 
 
 class MyInfoV3Upstream(Upstream):
@@ -1231,6 +1354,8 @@ UPSTREAMS: dict[str, type[Upstream]] = {
         OidcUpstream,
         SingpassUpstream,
         SingpassLoginUpstream,
+        CorppassUpstream,
+        CorppassBusinessUpstream,
         MyInfoV3Upstream,
         MyInfoV4Upstream,
     )

@@ -406,12 +406,36 @@ def schemas() -> dict[str, Json]:
             },
         },
         "Me": me_schema(),
+        "Authorisation": authorisation_schema(),
         "Jwks": {
             "type": "object",
             "required": ["keys"],
             "properties": {"keys": {"type": "array", "items": jwk_schema()}},
         },
         "OpenApi": {"type": "object", "required": ["openapi", "info", "paths"]},
+    }
+
+
+def authorisation_schema() -> Json:
+    nullable = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "required": ["eservice", "role", "entity", "start", "end", "parameters", "third_party"],
+        "properties": {
+            "eservice": {"type": "string", "description": "The e-service (Corppass's CPESrvcID)."},
+            "role": nullable,
+            "entity": {**nullable, "description": "The sub-entity the role is for, if any."},
+            "start": {**nullable, "description": "YYYY-MM-DD."},
+            "end": {**nullable, "description": "YYYY-MM-DD; null when the authorisation does not end."},
+            "parameters": {"type": "object"},
+            "third_party": {"type": "boolean", "description": "Granted by a client entity (tp_auth_info)."},
+            "missing": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Fields Corppass marks as not set (ERROR_MISSING_VALUE), shown as null.",
+            },
+        },
+        "additionalProperties": False,
     }
 
 
@@ -434,6 +458,32 @@ def me_schema() -> Json:
                 "type": "object",
                 "properties": {"acr": {"type": "string"}, "amr": {"type": "array", "items": {"type": "string"}}},
                 "description": "The provider's `acr` and `amr`, when it sends them.",
+            },
+            "entity": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "string"},
+                    **{
+                        name: {"type": "string"}
+                        for name in ("type", "registration_number", "coi", "name", "uen_status")
+                    },
+                },
+                "description": "A login on behalf of an entity (Corppass) only: the entity (`id` its UEN or "
+                "Corppass entity id, also the `sub`), and Myinfo Business's entity data as plain values.",
+            },
+            "act": {
+                "type": "object",
+                "required": ["sub"],
+                "properties": {"sub": {"type": "string"}},
+                "additionalProperties": False,
+                "description": "A login on behalf of an entity only: the acting user (RFC 8693 `act`), whose "
+                "details are `person`.",
+            },
+            "authorisations": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Authorisation"},
+                "description": "A login on behalf of an entity only: the e-service roles the user holds.",
             },
             "provenance": {
                 "type": "object",

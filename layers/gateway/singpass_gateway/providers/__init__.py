@@ -26,6 +26,7 @@ PROVIDER_TYPES = {
     "sgid": "singpass_gateway.providers.sgid",
     "oidc": "singpass_gateway.providers.oidc",
     "singpass": "singpass_gateway.providers.singpass",
+    "corppass": "singpass_gateway.providers.corppass",
     "myinfo-v3": "singpass_gateway.providers.myinfo_v3",
     "myinfo-v4": "singpass_gateway.providers.myinfo_v4",
 }
