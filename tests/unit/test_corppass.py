@@ -4,16 +4,20 @@ upstreams refuse what Corppass refuses, and Corppass's data shapes one by one.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from singpass_gateway.errors import ConfigurationError, InvalidToken
 from singpass_gateway.providers import corppass_data
 from singpass_gateway.providers.corppass import create
 from singpass_gateway.settings import ProviderSettings
 
 from tests.unit.fakes import FakeHttp, FakeToolkit
+from tests.unit.fuzzing import FUZZ, json_values
 from tests.unit.upstream import (
     ACTING_USER,
     AUTH_INFO,
@@ -227,3 +231,24 @@ def test_a_stringified_block_over_the_limits_is_refused() -> None:
 
 def test_the_documented_result_set_becomes_authorisations() -> None:
     assert corppass_data.authorisations({"auth_info": AUTH_INFO}) == [APPROVER, VIEWER, SUBMITTER]
+
+
+# -- fuzzing ---------------------------------------------------------------------------------------------------
+
+
+@settings(FUZZ, max_examples=200)
+@given(
+    block=json_values | st.builds(json.dumps, json_values),
+    claims=st.fixed_dictionaries({"sub": st.just(ENTITY_UEN)}, optional={"sub_attributes": json_values,
+                                                                         "act": json_values, "sub_type": json_values}),
+)  # fmt: skip
+def test_any_userinfo_block_or_id_token_becomes_plain_json_or_is_refused(block: Any, claims: dict[str, Any]) -> None:
+    """Whatever Corppass sends, the gateway keeps plain JSON or refuses it with invalid_token, never crashes."""
+    for step in (
+        lambda: corppass_data.authorisations(corppass_data.unwrapped({"auth_info": block, "tp_auth_info": block})),
+        lambda: corppass_data.entity(claims, corppass_data.unwrapped(block)),
+        lambda: corppass_data.actor(claims),
+        lambda: corppass_data.corppass_email(corppass_data.unwrapped(block)),
+    ):
+        with contextlib.suppress(InvalidToken):
+            json.dumps(step())
