@@ -35,6 +35,8 @@ EXPECTED_KMS_KEYS = {
     ("sgid", "enc"): ("RSA_2048", "ENCRYPT_DECRYPT"),
     ("singpass", "sig"): ("ECC_NIST_P256", "SIGN_VERIFY"),
     ("singpass", "enc"): ("ECC_NIST_P256", "KEY_AGREEMENT"),
+    ("corppass", "sig"): ("ECC_NIST_P256", "SIGN_VERIFY"),
+    ("corppass", "enc"): ("ECC_NIST_P256", "KEY_AGREEMENT"),
     ("myinfo-v3", "sig"): ("RSA_2048", "SIGN_VERIFY"),
     ("myinfo-v3", "enc"): ("RSA_2048", "ENCRYPT_DECRYPT"),
     ("myinfo-v4", "sig"): ("ECC_NIST_P256", "SIGN_VERIFY"),
@@ -45,6 +47,8 @@ STACK_KEYS = {
     "SgidDecryptionKey": ("sgid", "enc"),
     "SingpassSigningKey": ("singpass", "sig"),
     "SingpassDecryptionKey": ("singpass", "enc"),
+    "CorppassSigningKey": ("corppass", "sig"),
+    "CorppassDecryptionKey": ("corppass", "enc"),
     "MyInfoV4SigningKey": ("myinfo-v4", "sig"),
     "MyInfoV4DecryptionKey": ("myinfo-v4", "enc"),
 }
@@ -455,6 +459,7 @@ def test_store_pem_explains_a_wrong_secret_or_file(
 PROVIDER_PARAMETERS = {
     "myinfo-v4": {"FrontendUrl": "https://app.example", "MyInfoV4ClientId": "c", "MyInfoV4PurposeId": "p"},
     "singpass": {"FrontendUrl": "https://app.example", "SingpassClientId": "c"},
+    "corppass": {"FrontendUrl": "https://app.example", "CorppassClientId": "c"},
 }
 """The least each provider needs for template.yaml to configure it."""
 
@@ -496,6 +501,13 @@ def published_signing_keys(entry: dict[str, Any]) -> list[str]:
             "SingpassDecryptionKeyArn",
             lambda e: [e["decryption_key_arn"], *e["additional_decryption_key_arns"]],
         ),
+        ("corppass", "sig", "CorppassSigningKeyArn", published_signing_keys),
+        (
+            "corppass",
+            "enc",
+            "CorppassDecryptionKeyArn",
+            lambda e: [e["decryption_key_arn"], *e["additional_decryption_key_arns"]],
+        ),
     ],
 )
 def test_a_zero_downtime_plan_publishes_the_new_key_a_deploy_before_using_it(
@@ -513,7 +525,7 @@ def test_a_zero_downtime_plan_publishes_the_new_key_a_deploy_before_using_it(
     assert stages == [[CURRENT, NEXT], [NEXT, CURRENT], [NEXT]]  # the first key is the one used (sig) or
     # the configured one (enc); the other is published and, for enc, still accepted
     assert "NOT zero-downtime" not in result.out
-    output = {"singpass": "SingpassJwksUri", "myinfo-v4": "MyInfoV4JwksUri"}[provider]
+    output = {"singpass": "SingpassJwksUri", "corppass": "CorppassJwksUri", "myinfo-v4": "MyInfoV4JwksUri"}[provider]
     assert f"(the stack's {output} output) lists the" in result.out
 
 
