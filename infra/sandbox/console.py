@@ -10,6 +10,10 @@ from .stack import SANDBOX_PERSONA, Sandbox, ServiceStarted
 HOW_TO_LOG_IN = {
     "sgid": f'MockPass: press Login, pick a persona such as "{SANDBOX_PERSONA} [MyInfo]"',
     "singpass": f"type a persona's NRIC (e.g. {SANDBOX_PERSONA}) and any password",
+    "corppass": (
+        f"type the acting user's NRIC @ the entity (e.g. {SANDBOX_PERSONA}@201912345K, ACME PTE. LTD.; "
+        f"{SANDBOX_PERSONA}@NUEN00000123X, a NON-UEN entity) and any password"
+    ),
     "myinfo-v3": f'pick a persona marked [MyInfo] (e.g. "{SANDBOX_PERSONA} [MyInfo]"), then press Submit',
     "myinfo-v4": 'pick a persona, then press "Log in and allow"',
     "oidc": f"any login name and any password (the data shown is {SANDBOX_PERSONA}'s)",
@@ -30,6 +34,7 @@ def banner(sandbox: Sandbox, personas: list[Persona] | None = None) -> str:
         ("MockPass as MyInfo v3", sandbox.myinfo_v3_url),
         ("MyInfo v4 emulator", sandbox.myinfo_v4_url),
         ("FAPI 2.0 provider (Singpass)", sandbox.fapi_url),
+        ("FAPI 2.0 provider (Corppass)", sandbox.corppass_url),
         ("oidc-provider (OIDC)", sandbox.oidc_url),
         ("DynamoDB Local", f"{sandbox.dynamodb_url}  (table {sandbox.table_name})"),
         ("moto (KMS, Secrets Manager)", sandbox.moto_url),

@@ -5,7 +5,8 @@
 - MockPass (npm) as sgID, encrypting to the public half of the sandbox's KMS (or PEM) key, and on a port of its
   own as MyInfo v3 in strict mode (PKI_SIGN checked, person data encrypted to the MyInfo app's certificate);
 - oidc-provider (npm) as a standard OIDC provider and as a Singpass-like FAPI 2.0 server (:mod:`.fapi`) for the
-  stack's two Singpass apps, a Login app and a Myinfo app;
+  stack's two Singpass apps, a Login app and a Myinfo app, and as a Corppass-like one (:mod:`.corppass`) for its
+  Corppass Login and Myinfo Business apps;
 - the project's MyInfo v4 emulator (:mod:`.myinfo_v4`), reading the gateway's keys from its published JWKS;
 - the local API server, whose routes, functions and environment come from template.yaml, resolved with
   sandbox parameter values and the physical ids of resources created from the template's own definitions;
@@ -75,6 +76,15 @@ SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd"
 SINGPASS_LOGIN_PROVIDER, SINGPASS_MYINFO_PROVIDER = "sp", "sp-data"
 """The two Singpass apps' provider ids: none contains "singpass", "corppass" or "myinfo", which Singpass's portal is
 reported to refuse in redirect URLs."""
+CORPPASS_LOGIN_SCOPES = "openid entity.identity entity.basic_profile.name user.identity user.name authinfo tpauthinfo"
+"""What the sandbox's Corppass Login app asks for (entity and user in the ID token, authorisations from userinfo)."""
+CORPPASS_MYINFO_BUSINESS_SCOPES = (
+    "openid entity.identity entity.basic_profile.name entity.basic_profile.uen_status entity.address "
+    "entity.appointments user.uinfin user.name user.sex user.dob user.email corppass.email"
+)
+"""What the sandbox's Myinfo Business app asks for (entity_info, person_info, corppass_info from userinfo)."""
+CORPPASS_LOGIN_PROVIDER, CORPPASS_MYINFO_BUSINESS_PROVIDER = "cp", "cp-data"
+"""The two Corppass apps' provider ids (no "corppass" in the callback path)."""
 OIDC_ACCOUNT = "tan-heng-huat"
 """The account oidc-provider logs in when there is no sign-in form (tests); a person may type any name."""
 
@@ -135,6 +145,7 @@ class Sandbox:
     mockpass_url: str
     oidc_url: str
     fapi_url: str
+    corppass_url: str
     myinfo_v3_url: str
     myinfo_v4_url: str
     dynamodb_url: str
@@ -193,6 +204,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         myinfo_v3_port, myinfo_v4_port = _free_port(), _free_port()
         mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
         fapi_url = f"http://127.0.0.1:{fapi_port}"
+        corppass_port = _free_port()
+        corppass_url = f"http://127.0.0.1:{corppass_port}"
         myinfo_v3_url, myinfo_v4_url = f"http://127.0.0.1:{myinfo_v3_port}", f"http://127.0.0.1:{myinfo_v4_port}"
 
         faults = stack.enter_context(_fault_proxies(dynamodb_url, moto_url, mockpass_url, options.fault_injection))
@@ -225,6 +238,14 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "SingpassMyinfoClientId": "sandbox-singpass-myinfo-client",
             "SingpassMyinfoProviderId": SINGPASS_MYINFO_PROVIDER,
             "SingpassMyinfoScopes": SINGPASS_SCOPES,
+            "CorppassClientId": "sandbox-corppass-client",
+            "CorppassIssuer": corppass_url,
+            "CorppassApp": "Login",
+            "CorppassProviderId": CORPPASS_LOGIN_PROVIDER,
+            "CorppassScopes": CORPPASS_LOGIN_SCOPES,
+            "CorppassMyinfoBusinessClientId": "sandbox-corppass-mib-client",
+            "CorppassMyinfoBusinessProviderId": CORPPASS_MYINFO_BUSINESS_PROVIDER,
+            "CorppassMyinfoBusinessScopes": CORPPASS_MYINFO_BUSINESS_SCOPES,
             "MyInfoV3ClientId": "STG-SANDBOX-MYINFO",
             "MyInfoV3Environment": "test",  # MockPass below checks signatures and encrypts, as the test environment
             "MyInfoV3ApiUrl": f"{myinfo_v3_url}/myinfo/v3",
@@ -313,6 +334,19 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             run_fapi_provider(fapi_port, fapi_clients, options.show_login_page, fapi_log),
             log=fapi_log,
         )
+        from .corppass import corppass_clients, run_corppass_provider  # they build on this module's helpers
+
+        corppass_log = logs / "corppass.log"
+        starting.enter(
+            "FAPI 2.0 provider (Corppass)",
+            run_corppass_provider(
+                corppass_port,
+                corppass_clients(parameters, web_url, server.url),
+                options.show_login_page,
+                corppass_log,
+            ),
+            log=corppass_log,
+        )
         from .myinfo_v4 import run_myinfo_v4  # it builds on this module's process helpers
 
         # The emulator reads the gateway's MyInfo v4 keys from the JWKS URL registered for it, as MyInfo does.
@@ -332,6 +366,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             mockpass_url=mockpass_url,
             oidc_url=oidc_url,
             fapi_url=fapi_url,
+            corppass_url=corppass_url,
             myinfo_v3_url=myinfo_v3_url,
             myinfo_v4_url=myinfo_v4_url,
             dynamodb_url=dynamodb_url,

@@ -38,6 +38,15 @@ def singpass(page: Page, sandbox: Sandbox) -> None:
     page.locator("button[type=submit]").click()
 
 
+def corppass(page: Page, sandbox: Sandbox) -> None:
+    """The Corppass-like FAPI server's sign-in form, the same for its Login and its Myinfo Business app: the acting
+    user's NRIC @ the entity's UEN (ACME PTE. LTD.)."""
+    page.wait_for_url(re.compile(re.escape(sandbox.corppass_url) + r"/interaction/"))
+    page.locator("input[name=login]").fill(f"{SANDBOX_PERSONA}@201912345K")
+    page.locator("input[name=password]").fill("any password")
+    page.locator("button[type=submit]").click()
+
+
 def myinfo_v3(page: Page, sandbox: Sandbox) -> None:
     page.wait_for_url(re.compile(re.escape(sandbox.myinfo_v3_url) + r"/singpass/authorize"))
     page.get_by_text("Login", exact=True).locator("visible=true").first.click()
@@ -60,6 +69,10 @@ PROVIDERS: dict[str, tuple[str, AtProvider, list[str]]] = {
     # Singpass's Login app: the person is the ID token's sub_attributes (scopes "openid user.identity name").
     "Singpass": ("sp", singpass, ["SG", "standard"]),  # identity_coi, account_type
     "Singpass Myinfo": ("sp-data", singpass, ["6 Jun 1998", "102 BEDOK NORTH AVENUE 4", "#09-128 PEARL GARDEN"]),
+    # Corppass: a login on behalf of ACME PTE. LTD.; the card shows the acting user (the ID token's act). The entity
+    # and authorisations are not asserted until frontend/app.js shows them.
+    "Corppass": ("cp", corppass, ["SG", "standard"]),  # identity_coi, account_type
+    "Myinfo Business": ("cp-data", corppass, ["6 Jun 1998", "FEMALE"]),  # person_info
     "MyInfo": ("myinfo-v3", myinfo_v3, ["SINGAPORE 460102", "CRYSTAL HORSE INVEST PTE LTD, Oct 2017 to Dec 2018"]),
     "MyInfo v4": ("mi-v4", myinfo_v4, ["6 Jun 1998", "Provided by you", "MARRIED"]),
 }
@@ -119,11 +132,26 @@ def test_a_person_logs_in_by_keyboard_and_sees_their_data_card(page: Page, sandb
     else:
         expect(page.locator("#nric")).to_have_text(MASKED_PERSONA)
         assert SANDBOX_PERSONA not in page.content()  # nowhere on the page, hidden parts included, until revealed
+    if provider_id.startswith("cp"):  # logged in on behalf of an entity: who for, and what they may do there
+        expect(page.locator("#entity-name")).to_have_text("ACME PTE. LTD.")
+        expect(page.locator("#entity-details")).to_contain_text("201912345K")
+        expect(page.locator("#act")).to_be_attached()
+    else:
+        expect(page.locator("#entity")).to_be_hidden()
     cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
     session = cookies["__Host-sgw_session"]
     assert (session["httpOnly"], session["secure"], session["sameSite"]) == (True, True, "Strict")
     assert "__Host-sgw_login" not in cookies
     assert page.evaluate("document.cookie") == ""  # nothing readable by page scripts
+
+
+def test_a_corppass_user_sees_their_authorisations_for_the_entity(page: Page, sandbox: Sandbox) -> None:
+    log_in(page, sandbox, "Corppass")
+
+    authorisations = page.locator("#authorisations li")
+    expect(authorisations.first).to_be_visible()
+    expect(page.locator("#authorisations")).to_contain_text("no end date")
+    expect(page.locator("#authorisations-empty")).to_be_hidden()
 
 
 def test_the_nric_is_revealed_and_hidden_again_with_the_keyboard(page: Page, sandbox: Sandbox) -> None:

@@ -75,7 +75,7 @@ def test_parallel_logins_of_many_people_never_mix_sessions_or_data(sandbox: Sand
     assert stored_sessions(sandbox) == sessions_before
 
 
-@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data", "myinfo-v3", "mi-v4"])
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"])
 def test_parallel_callbacks_for_one_login_create_exactly_one_session(sandbox: Sandbox, provider: str) -> None:
     browser = Browser(sandbox.url)
     callback_url = provider_redirect(browser.start_login("/", provider).headers["Location"])

@@ -14,7 +14,7 @@ from infra.sandbox.stack import Sandbox
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
-PROVIDERS = ["sgid", "oidc", "sp", "sp-data", "myinfo-v3", "mi-v4"]
+PROVIDERS = ["sgid", "oidc", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"]
 
 
 def dump(item: dict[str, Any]) -> str:
@@ -71,7 +71,12 @@ def test_a_stored_session_shows_no_personal_data(sandbox: Sandbox, provider: str
 
     # Readable: only what conditions and TTL need; everything else is in the sealed value (or the KMS grant).
     assert set(item) <= {"pk", "provider", "expires_at", "refreshed_at", "seen_at", "sealed", "grant"}
-    leaks = [value for value in [me["sub"], session_id, *personal_strings(me["person"])] if value in text]
+    # A Corppass login's entity (UEN, name), acting user and e-service roles are kept as the person's data is.
+    organisation = personal_strings({name: me.get(name) for name in ("entity", "act", "authorisations")})
+    if provider in ("cp", "cp-data"):
+        assert {me["entity"]["name"], me["act"]["sub"]} <= set(organisation)  # the login read real entity data
+    values = [me["sub"], session_id, *personal_strings(me["person"]), *organisation]
+    leaks = [value for value in values if value in text]
     assert personal_strings(me["person"])  # the login read real data
     assert leaks == []
 

@@ -13,7 +13,7 @@ from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
 
 
-@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data", "myinfo-v3", "mi-v4"])
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"])
 def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path, provider: str) -> None:
     browser = Browser(sandbox.url)
     start = handler_log.stat().st_size
@@ -67,6 +67,12 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
     if "request_uri" in query(authorize):
         secrets["request_uri"] = query(authorize)["request_uri"]
     personal = {name: value for name, value in me["person"].items() if isinstance(value, str) and len(value) > 3}
+    # A Corppass login's entity (UEN, name), acting user and e-service roles are as personal as the person.
+    personal |= {f"entity {name}": value for name, value in strings(me.get("entity"))}
+    personal |= {f"act {name}": value for name, value in strings(me.get("act"))}
+    personal |= {f"authorisation {name}": value for name, value in strings(me.get("authorisations"))}
+    if provider in ("cp", "cp-data"):
+        assert {"entity name", "act sub"} <= set(personal)  # the login read real entity data
     for name, value in {**secrets, **personal}.items():
         for fragment in [value, *value.splitlines()]:
             assert fragment not in text, f"{name} appears in the logs"
@@ -78,3 +84,12 @@ def names(document: dict[str, object]) -> set[str]:
     """The metric names an EMF document publishes."""
     directives = document["_aws"]["CloudWatchMetrics"]  # type: ignore[index]
     return {metric["Name"] for directive in directives for metric in directive["Metrics"]}
+
+
+def strings(value: object, path: str = "") -> list[tuple[str, str]]:
+    """Every string longer than three characters in a nested value, with where it is."""
+    if isinstance(value, dict):
+        return [found for name, nested in value.items() for found in strings(nested, f"{path} {name}".strip())]
+    if isinstance(value, list):
+        return [found for index, nested in enumerate(value) for found in strings(nested, f"{path} {index}".strip())]
+    return [(path, value)] if isinstance(value, str) and len(value) > 3 else []

@@ -175,6 +175,8 @@ def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
         {"id": "oidc", "name": "OIDC"},
         {"id": "sp", "name": "Singpass"},
         {"id": "sp-data", "name": "Singpass Myinfo"},
+        {"id": "cp", "name": "Corppass"},
+        {"id": "cp-data", "name": "Myinfo Business"},
         {"id": "myinfo-v3", "name": "MyInfo"},
         {"id": "mi-v4", "name": "MyInfo v4"},
     ]

@@ -123,7 +123,8 @@ def providers_json(parameters: dict[str, str]) -> list[Any]:
 @pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
 def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
     parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
-    [sgid, oidc, singpass, singpass_myinfo, myinfo_v3, myinfo_v4] = providers_json(parameters)
+    [sgid, oidc, singpass, singpass_myinfo, corppass, corppass_mib, myinfo_v3, myinfo_v4] = providers_json(parameters)
+    assert (corppass, corppass_mib) == (None, None)  # switched off: no client id
     assert myinfo_v4 is None
     assert myinfo_v3 is None  # switched off: no client id
     assert oidc is None  # switched off: no issuer
@@ -135,7 +136,7 @@ def test_provider_configuration_resolves_to_valid_json_with_references_only(key_
 
 
 def test_an_oidc_only_deployment_configures_just_that_provider() -> None:
-    [sgid, oidc, singpass, _, _, _] = providers_json(
+    [sgid, oidc, singpass, *_] = providers_json(
         {"FrontendUrl": "https://app.example.com", **OIDC, "OidcScopes": "openid email"}
     )
     assert sgid is None
@@ -156,7 +157,7 @@ SINGPASS = {"FrontendUrl": "https://app.example.com", "SingpassClientId": "sp-cl
 
 
 def test_a_singpass_deployment_creates_its_keys_and_references_them() -> None:
-    [sgid, oidc, singpass, singpass_myinfo, _, _] = providers_json(SINGPASS)
+    [sgid, oidc, singpass, singpass_myinfo, *_] = providers_json(SINGPASS)
     assert (sgid, oidc, singpass_myinfo) == (None, None, None)
     assert singpass == {
         "id": "sp",
@@ -181,7 +182,7 @@ SINGPASS_MYINFO = {**SINGPASS, "SingpassMyinfoClientId": "sp-myinfo-client"}
 
 
 def test_a_second_singpass_app_is_a_myinfo_app_with_the_first_apps_issuer_and_keys() -> None:
-    [_, _, singpass, singpass_myinfo, _, _] = providers_json(
+    [_, _, singpass, singpass_myinfo, *_] = providers_json(
         {**SINGPASS_MYINFO, "SingpassIssuer": "https://stg-id.singpass.gov.sg/fapi"}
     )
     assert singpass_myinfo == {
@@ -215,7 +216,7 @@ def test_the_myinfo_app_takes_its_own_id_and_scopes_and_shares_the_keys_being_ro
         "SingpassDecryptionKeyArn": keys[2],
         "SingpassAdditionalDecryptionKeyArns": keys[3],
     }
-    [_, _, _, singpass_myinfo, _, _] = providers_json(parameters)
+    [_, _, _, singpass_myinfo, *_] = providers_json(parameters)
     assert singpass_myinfo["id"] == "data"
     assert singpass_myinfo["scopes"] == ["openid", "uinfin", "regadd", "cpfbalances.oa"]
     assert singpass_myinfo["signing_key_arn"] == keys[0]
@@ -227,7 +228,7 @@ def test_the_myinfo_app_takes_its_own_id_and_scopes_and_shares_the_keys_being_ro
 
 
 def test_a_myinfo_app_without_the_first_singpass_app_configures_nothing() -> None:
-    [_, _, singpass, singpass_myinfo, _, _] = providers_json({**PARAMETERS, "SingpassMyinfoClientId": "sp-myinfo"})
+    [_, _, singpass, singpass_myinfo, *_] = providers_json({**PARAMETERS, "SingpassMyinfoClientId": "sp-myinfo"})
     assert (singpass, singpass_myinfo) == (None, None)  # and the SingpassMyinfoAppNeedsSingpassApp rule refuses it
 
 
@@ -251,7 +252,7 @@ def test_singpass_keys_being_rotated_are_published_accepted_and_granted() -> Non
         "SingpassDecryptionKeyArn": keys[2],
         "SingpassAdditionalDecryptionKeyArns": f"{keys[3]},{keys[4]}",
     }
-    [_, _, singpass, _, _, _] = providers_json(parameters)
+    [_, _, singpass, *_] = providers_json(parameters)
     assert singpass["signing_key_arn"] == keys[0]
     assert singpass["additional_signing_key_arns"] == [keys[1]]
     assert singpass["decryption_key_arn"] == keys[2]
@@ -261,6 +262,126 @@ def test_singpass_keys_being_rotated_are_published_accepted_and_granted() -> Non
     for function in ("CallbackFunction", "SessionFunction"):  # a refresh may bring a new encrypted ID token
         assert grants(function, parameters)["kms:DeriveSharedSecret"] == set(keys[2:])
     assert grants("JwksFunction", parameters)["kms:GetPublicKey"] == set(keys)
+
+
+CORPPASS = {"FrontendUrl": "https://app.example.com", "CorppassClientId": "cp-client"}
+CORPPASS_MIB = {**CORPPASS, "CorppassMyinfoBusinessClientId": "cp-mib-client"}
+
+
+def test_a_corppass_deployment_creates_its_keys_and_references_them() -> None:
+    [sgid, oidc, singpass, singpass_myinfo, corppass, corppass_mib, myinfo_v3, myinfo_v4] = providers_json(CORPPASS)
+    assert (sgid, oidc, singpass, singpass_myinfo, corppass_mib, myinfo_v3, myinfo_v4) == (None,) * 7
+    assert corppass == {
+        "id": "cp",  # no "corppass" in its callback path: the portal is reported to refuse it
+        "type": "corppass",
+        "name": "Corppass",
+        "issuer": "https://id.corppass.gov.sg",  # no /fapi suffix
+        "client_id": "cp-client",
+        "app": "login",
+        "authentication_context_type": "APP_AUTHENTICATION_DEFAULT",
+        "signing_key_arn": PHYSICAL["CorppassSigningKey"]["Arn"],
+        "additional_signing_key_arns": [],
+        "decryption_key_arn": PHYSICAL["CorppassDecryptionKey"]["Arn"],
+        "additional_decryption_key_arns": [],
+        "scopes": ["openid", "entity.identity", "user.identity", "user.name", "authinfo"],
+    }
+    for key, usage in (("CorppassSigningKey", "SIGN_VERIFY"), ("CorppassDecryptionKey", "KEY_AGREEMENT")):
+        assert RESOURCES[key]["Properties"]["KeySpec"] == "ECC_NIST_P256"
+        assert RESOURCES[key]["Properties"]["KeyUsage"] == usage
+        assert RESOURCES[key]["DeletionPolicy"] == "Retain"
+        assert RESOURCES[key]["Condition"] == f"Create{key}"
+
+
+def test_a_corppass_login_app_sends_its_context_and_a_myinfo_business_first_app_none() -> None:
+    parameters = {
+        **CORPPASS,
+        "CorppassIssuer": "https://stg-id.corppass.gov.sg",
+        "CorppassProviderId": "biz",
+        "CorppassScopes": "openid entity.identity entity.basic_profile.name user.identity user.name tpauthinfo",
+        "CorppassAuthenticationContextMessage": "Filing GST 2026",
+    }
+    [*_, corppass, _, _, _] = providers_json(parameters)
+    assert corppass["id"] == "biz"
+    assert corppass["issuer"] == "https://stg-id.corppass.gov.sg"
+    assert corppass["authentication_context_type"] == "APP_AUTHENTICATION_DEFAULT"
+    assert corppass["authentication_context_message"] == "Filing GST 2026"
+    assert corppass["scopes"][-1] == "tpauthinfo"
+    [*_, business, _, _, _] = providers_json({**parameters, "CorppassApp": "MyinfoBusiness"})
+    assert business["app"] == "myinfo-business"
+    assert not {"authentication_context_type", "authentication_context_message"} & set(business)
+    for value in ("APP authentication", "app_authentication_default"):
+        with pytest.raises(TemplateError, match="CorppassAuthenticationContextType"):
+            Resolver(TEMPLATE, {"SiteHosting": "None", **CORPPASS, "CorppassAuthenticationContextType": value})
+    with pytest.raises(TemplateError, match="CorppassAuthenticationContextMessage"):
+        Resolver(TEMPLATE, {"SiteHosting": "None", **CORPPASS, "CorppassAuthenticationContextMessage": "Pay $5"})
+
+
+def test_a_second_corppass_app_is_a_myinfo_business_app_with_the_first_apps_issuer_and_keys() -> None:
+    [*_, corppass, corppass_mib, _, _] = providers_json(CORPPASS_MIB)
+    assert corppass_mib == {
+        "id": "cp-data",
+        "type": "corppass",
+        "name": "Myinfo Business",
+        "issuer": "https://id.corppass.gov.sg",
+        "client_id": "cp-mib-client",
+        "app": "myinfo-business",  # and no authentication context, which Corppass refuses from such an app
+        "signing_key_arn": PHYSICAL["CorppassSigningKey"]["Arn"],
+        "additional_signing_key_arns": [],
+        "decryption_key_arn": PHYSICAL["CorppassDecryptionKey"]["Arn"],
+        "additional_decryption_key_arns": [],
+        "scopes": [
+            "openid", "entity.identity", "entity.basic_profile.name", "user.uinfin", "user.name", "corppass.email"
+        ],
+    }  # fmt: skip
+    assert corppass["id"] == "cp"
+    for function in ("LoginFunction", "CallbackFunction", "SessionFunction", "JwksFunction"):
+        assert grants(function, CORPPASS_MIB) == grants(function, CORPPASS)  # the same keys, nothing more
+    [*_, alone, without_first, _, _] = providers_json({**PARAMETERS, "CorppassMyinfoBusinessClientId": "cp-mib"})
+    assert (alone, without_first) == (None, None)  # and CorppassMyinfoBusinessAppNeedsCorppassApp refuses it
+
+
+def test_corppass_keys_are_granted_exactly_as_singpass_keys_are() -> None:
+    signing, decryption = PHYSICAL["CorppassSigningKey"]["Arn"], PHYSICAL["CorppassDecryptionKey"]["Arn"]
+    login, callback = grants("LoginFunction", CORPPASS), grants("CallbackFunction", CORPPASS)
+    assert login["kms:Sign"] == {signing}  # the pushed authorization request is signed at login
+    assert callback["kms:Sign"] == {signing}
+    assert callback["kms:DeriveSharedSecret"] == {decryption}
+    assert "kms:Decrypt" not in callback
+    assert grants("SessionFunction", CORPPASS)["kms:DeriveSharedSecret"] == {decryption}
+    assert grants("JwksFunction", CORPPASS)["kms:GetPublicKey"] == {signing, decryption}
+    # Each function gets the same actions on the Corppass keys as on the Singpass keys, and both sets together.
+    singpass = {**SINGPASS, "SingpassSigningKeyArn": signing, "SingpassDecryptionKeyArn": decryption}
+    both = {**SINGPASS, **CORPPASS}
+    for function in ("LoginFunction", "CallbackFunction", "SessionFunction", "JwksFunction"):
+        assert grants(function, CORPPASS) == grants(function, singpass)
+        singpass_keys = {PHYSICAL["SingpassSigningKey"]["Arn"], PHYSICAL["SingpassDecryptionKey"]["Arn"]}
+        for action, resources in grants(function, both).items():
+            assert resources - singpass_keys == grants(function, CORPPASS).get(action, set())
+
+
+def test_corppass_keys_being_rotated_are_published_accepted_and_granted() -> None:
+    keys = [f"arn:aws:kms:ap-southeast-1:1:key/{name}" for name in ("sig", "sig-next", "enc", "enc-next", "enc-old")]
+    parameters = {
+        **CORPPASS_MIB,
+        "CorppassSigningKeyArn": keys[0],
+        "CorppassAdditionalSigningKeyArns": keys[1],
+        "CorppassDecryptionKeyArn": keys[2],
+        "CorppassAdditionalDecryptionKeyArns": f"{keys[3]},{keys[4]}",
+    }
+    [*_, corppass, corppass_mib, _, _] = providers_json(parameters)
+    for app in (corppass, corppass_mib):
+        assert app["signing_key_arn"] == keys[0]
+        assert app["additional_signing_key_arns"] == [keys[1]]
+        assert app["decryption_key_arn"] == keys[2]
+        assert app["additional_decryption_key_arns"] == keys[3:]
+    for function in ("LoginFunction", "CallbackFunction", "SessionFunction"):
+        assert grants(function, parameters)["kms:Sign"] == {keys[0]}  # an additional key never signs
+    for function in ("CallbackFunction", "SessionFunction"):
+        assert grants(function, parameters)["kms:DeriveSharedSecret"] == set(keys[2:])
+    assert grants("JwksFunction", parameters)["kms:GetPublicKey"] == set(keys)
+    resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **parameters}, PHYSICAL)
+    assert not resolver.condition("CreateCorppassSigningKey")  # brought keys: the stack creates none
+    assert not resolver.condition("CreateCorppassDecryptionKey")
 
 
 MYINFO_V3 = {
@@ -273,7 +394,7 @@ MYINFO_V3 = {
 
 
 def test_a_myinfo_v3_deployment_uses_one_stack_pem_for_signing_and_decryption() -> None:
-    [_, _, _, _, myinfo_v3, _] = providers_json(MYINFO_V3)
+    [*_, myinfo_v3, _] = providers_json(MYINFO_V3)
     assert myinfo_v3 == {
         "id": "myinfo-v3",
         "type": "myinfo-v3",
@@ -302,7 +423,7 @@ def test_myinfo_v3_keys_can_be_brought_separately_and_the_sandbox_needs_no_certi
         "MyInfoV3Certificates": "",
         "MyInfoV3ApiUrl": "https://myinfo.example/gov/v3",
     }
-    [_, _, _, _, myinfo_v3, _] = providers_json(parameters)
+    [*_, myinfo_v3, _] = providers_json(parameters)
     assert (myinfo_v3["signing_key_arn"], myinfo_v3["decryption_key_arn"]) == (signing, decryption)
     assert (myinfo_v3["myinfo_certificates"], myinfo_v3["api_url"]) == (None, "https://myinfo.example/gov/v3")
     callback = grants("CallbackFunction", parameters)
@@ -381,6 +502,8 @@ def test_myinfo_v4_keys_being_rotated_are_published_accepted_and_granted() -> No
 ADDITIONAL_KEY_PARAMETERS = [
     "SingpassAdditionalSigningKeyArns",
     "SingpassAdditionalDecryptionKeyArns",
+    "CorppassAdditionalSigningKeyArns",
+    "CorppassAdditionalDecryptionKeyArns",
     "MyInfoV4AdditionalSigningKeyArns",
     "MyInfoV4AdditionalDecryptionKeyArns",
 ]

@@ -308,6 +308,28 @@ def test_the_outputs_name_each_singpass_apps_redirect_uri_and_jwks(myinfo_app: b
         assert not {"SingpassMyinfoRedirectUri", "SingpassMyinfoJwksUri"} & set(outputs)
 
 
+@pytest.mark.parametrize("myinfo_business_app", [False, True])
+def test_the_outputs_name_each_corppass_apps_redirect_uri_and_jwks(myinfo_business_app: bool) -> None:
+    parameters = {**ELSEWHERE, "PublicUrl": "https://id.example.com", "CorppassClientId": "cp-login"}
+    if myinfo_business_app:
+        parameters["CorppassMyinfoBusinessClientId"] = "cp-mib"
+    values = resolver(parameters)
+    outputs = {
+        name: values.resolve(output["Value"])
+        for name, output in TEMPLATE["Outputs"].items()
+        if "Condition" not in output or values.condition(output["Condition"])
+    }
+    assert outputs["CorppassRedirectUri"] == "https://id.example.com/auth/cp/callback"
+    assert outputs["CorppassJwksUri"] == "https://id.example.com/.well-known/jwks/cp"
+    assert not {"SingpassRedirectUri", "SingpassJwksUri"} & set(outputs)
+    if myinfo_business_app:
+        assert outputs["CorppassMyinfoBusinessRedirectUri"] == "https://id.example.com/auth/cp-data/callback"
+        assert outputs["CorppassMyinfoBusinessJwksUri"] == "https://id.example.com/.well-known/jwks/cp-data"
+    else:
+        assert not {"CorppassMyinfoBusinessRedirectUri", "CorppassMyinfoBusinessJwksUri"} & set(outputs)
+    assert not [value for value in outputs.values() if "corppass" in str(value).lower()]  # the portal trap
+
+
 # ------------------------------------------------------------------------------------------- rules
 
 
@@ -333,6 +355,21 @@ def test_rules_require_a_frontend_url_elsewhere_and_a_certificate_for_a_custom_d
     assert not rule_refuses("SingpassMyinfoAppNeedsSingpassApp", ELSEWHERE)
     same_id = {**myinfo_app, "SingpassClientId": "sp-login", "SingpassMyinfoProviderId": "sp"}
     assert rule_refuses("SingpassMyinfoAppNeedsSingpassApp", same_id)  # one callback path each
+
+
+def test_rules_keep_the_corppass_apps_apart_and_a_myinfo_business_app_asking_for_data() -> None:
+    business = {**ELSEWHERE, "CorppassMyinfoBusinessClientId": "cp-mib"}
+    assert rule_refuses("CorppassMyinfoBusinessAppNeedsCorppassApp", business)  # a second app needs the first
+    assert not rule_refuses("CorppassMyinfoBusinessAppNeedsCorppassApp", {**business, "CorppassClientId": "cp"})
+    assert not rule_refuses("CorppassMyinfoBusinessAppNeedsCorppassApp", ELSEWHERE)
+    same_id = {**business, "CorppassClientId": "cp", "CorppassMyinfoBusinessProviderId": "cp"}
+    assert rule_refuses("CorppassMyinfoBusinessAppNeedsCorppassApp", same_id)  # one callback path each
+    only_openid = {**business, "CorppassClientId": "cp", "CorppassMyinfoBusinessScopes": "openid"}
+    assert rule_refuses("CorppassMyinfoBusinessAppNeedsCorppassApp", only_openid)
+    first = {**ELSEWHERE, "CorppassClientId": "cp", "CorppassApp": "MyinfoBusiness"}
+    assert rule_refuses("CorppassMyinfoBusinessAppAsksForData", {**first, "CorppassScopes": "openid"})
+    assert not rule_refuses("CorppassMyinfoBusinessAppAsksForData", first)  # the default asks for more
+    assert not rule_refuses("CorppassMyinfoBusinessAppAsksForData", {**first, "CorppassApp": "Login"})
 
 
 # ------------------------------------------------------------------------------------ no cycle
