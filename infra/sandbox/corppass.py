@@ -16,12 +16,12 @@ import json
 import os
 import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .fapi import FapiClient
 from .stack import ROOT, SANDBOX_PERSONA, _process, _wait_for_port
 
 SERVER = ROOT / "infra" / "sandbox" / "corppass_provider.mjs"
@@ -35,25 +35,9 @@ CORPPASS_LOGIN = f"{SANDBOX_PERSONA}@{UEN_ENTITY}"
 """The login name the server logs in when there is no login page: the acting user's NRIC @ the entity."""
 
 
-@dataclass(frozen=True)
-class CorppassClient:
-    """One Corppass app as registered with the server."""
-
-    client_id: str
-    app: str
-    """"login" or "myinfo-business": what the server allows and sends (see corppass_provider.mjs)."""
-    redirect_uri: str
-    jwks: dict[str, Any]
-    context_types: tuple[str, ...] = ()
-
-    def registration(self) -> dict[str, Any]:
-        return {
-            "client_id": self.client_id,
-            "app": self.app,
-            "redirect_uri": self.redirect_uri,
-            "jwks": self.jwks,
-            "context_types": list(self.context_types),
-        }
+CorppassClient = FapiClient
+"""One Corppass app as registered with the server: Singpass's registration shape, ``app`` "login" or
+"myinfo-business" (see corppass_provider.mjs)."""
 
 
 def corppass_clients(parameters: Mapping[str, str], web_url: str, api_url: str) -> list[CorppassClient]:

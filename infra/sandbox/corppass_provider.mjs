@@ -21,6 +21,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { CompactEncrypt, CompactSign, importJWK } from 'jose'
 import Provider, { errors } from 'oidc-provider'
+import { bodyOf, logErrors, withoutIssParameter } from './fapi_common.mjs'
 
 const require = createRequire(import.meta.url)
 const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
@@ -156,11 +157,6 @@ const parseAccount = (accountId) => {
 let nextLogins = []
 const logIn = (ctx, login) =>
   provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: accountIdOf(login) } }, { mergeWithLastSubmission: false })
-const bodyOf = async (req) => {
-  let text = ''
-  for await (const chunk of req) text += chunk
-  return text
-}
 
 // The entity in the ID token, per scope.
 const entityAttributes = (entity, wanted) => ({
@@ -447,23 +443,9 @@ provider.use(async (ctx, next) => {
     return
   }
   await next()
-  // No RFC 9207 `iss` in the callback (the docs show redirect_uri?code&state), and discovery does not promise it.
-  const location = ctx.response.get('Location')
-  if (location && registeredRedirect(location)) {
-    const url = new URL(location)
-    if (url.searchParams.has('iss')) {
-      url.searchParams.delete('iss')
-      ctx.redirect(url.href)
-    }
-  }
-  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
-    delete ctx.body.authorization_response_iss_parameter_supported
-  }
+  withoutIssParameter(ctx, registeredRedirect)  // the docs show redirect_uri?code&state
 })
 
-provider.on('server_error', (ctx, error) => console.error('server_error', error))
-for (const event of ['pushed_authorization_request.error', 'grant.error', 'userinfo.error', 'authorization.error']) {
-  provider.on(event, (ctx, error) => console.error(event, error.message, error.error_description ?? ''))
-}
+logErrors(provider)
 
 provider.listen(port, '127.0.0.1', () => console.warn(`Corppass FAPI 2.0 provider listening on ${issuer}`))

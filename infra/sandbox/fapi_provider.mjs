@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import Provider, { errors } from 'oidc-provider'
+import { bodyOf, logErrors, withoutIssParameter } from './fapi_common.mjs'
 
 const require = createRequire(import.meta.url)
 const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
@@ -41,11 +42,6 @@ const subjectOf = (nric) => {
 const nricOfSubject = new Map(Object.keys(personas).map((nric) => [subjectOf(nric), nric]))
 const logIn = (ctx, nric) =>
   provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: subjectOf(nric) } }, { mergeWithLastSubmission: false })
-const formOf = async (req) => {
-  let text = ''
-  for await (const chunk of req) text += chunk
-  return new URLSearchParams(text)
-}
 const personInfo = (sub, scope) => {
   const wanted = new Set(String(scope).split(' '))
   return Object.fromEntries(Object.entries(personaOf(sub)).filter(([name]) => wanted.has(name)))
@@ -236,28 +232,13 @@ provider.use(async (ctx, next) => {
   }
   // The login page's form names the person by NRIC; the session holds their Singpass UUID instead.
   if (ctx.method === 'POST' && /^\/interaction\/[^/]+\/login$/.test(ctx.path)) {
-    await logIn(ctx, (await formOf(ctx.req)).get('login') ?? '')
+    await logIn(ctx, new URLSearchParams(await bodyOf(ctx.req)).get('login') ?? '')
     return
   }
   await next()
-  // Neither Singpass nor MockPass 4.6 sends RFC 9207's `iss` in the authorization response (the callback is
-  // redirect_uri?code&state), and discovery does not promise it.
-  const location = ctx.response.get('Location')
-  if (location && registeredRedirect(location)) {
-    const url = new URL(location)
-    if (url.searchParams.has('iss')) {
-      url.searchParams.delete('iss')
-      ctx.redirect(url.href)
-    }
-  }
-  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
-    delete ctx.body.authorization_response_iss_parameter_supported
-  }
+  withoutIssParameter(ctx, registeredRedirect)
 })
 
-provider.on('server_error', (ctx, error) => console.error('server_error', error))
-for (const event of ['pushed_authorization_request.error', 'grant.error', 'userinfo.error', 'authorization.error']) {
-  provider.on(event, (ctx, error) => console.error(event, error.message, error.error_description ?? ''))
-}
+logErrors(provider)
 
 provider.listen(port, '127.0.0.1', () => console.warn(`FAPI 2.0 provider listening on http://127.0.0.1:${port}`))

@@ -1,0 +1,36 @@
+// What the sandbox's Singpass (fapi_provider.mjs) and Corppass (corppass_provider.mjs) servers share: both are
+// npm oidc-provider patched to behave as the two FAPI 2.0 APIs do, and these patches are the same for both.
+
+/** A request's whole body as text (the login page's form, the sandbox's own control calls). */
+export const bodyOf = async (req) => {
+  let text = ''
+  for await (const chunk of req) text += chunk
+  return text
+}
+
+/**
+ * After the response is made: neither Singpass nor Corppass (nor MockPass 4.6) sends RFC 9207's `iss` in the
+ * authorization response (the callback is redirect_uri?code&state), and discovery does not promise it.
+ * @param {(location: string) => boolean} registeredRedirect whether a Location is a registered client's callback
+ */
+export const withoutIssParameter = (ctx, registeredRedirect) => {
+  const location = ctx.response.get('Location')
+  if (location && registeredRedirect(location)) {
+    const url = new URL(location)
+    if (url.searchParams.has('iss')) {
+      url.searchParams.delete('iss')
+      ctx.redirect(url.href)
+    }
+  }
+  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+    delete ctx.body.authorization_response_iss_parameter_supported
+  }
+}
+
+/** Every refusal and failure on the server's log, for a developer reading .sandbox-logs/. */
+export const logErrors = (provider) => {
+  provider.on('server_error', (ctx, error) => console.error('server_error', error))
+  for (const event of ['pushed_authorization_request.error', 'grant.error', 'userinfo.error', 'authorization.error']) {
+    provider.on(event, (ctx, error) => console.error(event, error.message, error.error_description ?? ''))
+  }
+}
