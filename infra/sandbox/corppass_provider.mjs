@@ -21,7 +21,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { CompactEncrypt, CompactSign, importJWK } from 'jose'
 import Provider, { errors } from 'oidc-provider'
-import { bodyOf, logErrors, withoutIssParameter } from './fapi_common.mjs'
+import { bodyOf, logErrors, recordPushedRequests, userinfoClient, withoutIssParameter } from './fapi_common.mjs'
 
 const require = createRequire(import.meta.url)
 const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
@@ -388,21 +388,7 @@ provider.IdToken.prototype.issue = async function issueAsCorppass(options) {
   return token
 }
 
-provider.on('pushed_authorization_request.success', (ctx) => {
-  const { params, client } = ctx.oidc
-  calls.par.push({
-    client_id: client.clientId,
-    scope: params.scope,
-    authentication_context_type: params.authentication_context_type,
-    authentication_context_message: params.authentication_context_message,
-  })
-})
-
-const userinfoClient = async (ctx) => {
-  const [, token] = /^(?:DPoP|Bearer) (.+)$/.exec(ctx.get('Authorization')) ?? []
-  const accessToken = token && (await provider.AccessToken.find(token))
-  return accessToken?.clientId
-}
+recordPushedRequests(provider, calls)
 const registeredRedirect = (location) => [...apps.values()].some((app) => location.startsWith(`${app.redirect_uri}?`))
 
 provider.use(async (ctx, next) => {
@@ -422,7 +408,7 @@ provider.use(async (ctx, next) => {
     return
   }
   if (ctx.path === ROUTES.userinfo) {
-    const clientId = await userinfoClient(ctx)
+    const clientId = await userinfoClient(provider, ctx)
     if (clientId) calls.userinfo[clientId] += 1
     // Corppass answers a Bearer access token with a bare 401.
     if (/^Bearer /i.test(ctx.get('Authorization'))) {

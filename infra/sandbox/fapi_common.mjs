@@ -34,3 +34,24 @@ export const logErrors = (provider) => {
     provider.on(event, (ctx, error) => console.error(event, error.message, error.error_description ?? ''))
   }
 }
+
+/** Each accepted pushed authorization request's parameters, for the tests (GET /sandbox/calls): no secret. */
+export const recordPushedRequests = (provider, calls) => {
+  provider.on('pushed_authorization_request.success', (ctx) => {
+    const { params, client } = ctx.oidc
+    calls.par.push({
+      client_id: client.clientId,
+      scope: params.scope,
+      authentication_context_type: params.authentication_context_type,
+      authentication_context_message: params.authentication_context_message,
+      acr_values: params.acr_values,
+    })
+  })
+}
+
+/** Whose access token a userinfo call carries (undefined when it is no valid token of this server). */
+export const userinfoClient = async (provider, ctx) => {
+  const [, token] = /^(?:DPoP|Bearer) (.+)$/.exec(ctx.get('Authorization')) ?? []
+  const accessToken = token && (await provider.AccessToken.find(token))
+  return accessToken?.clientId
+}

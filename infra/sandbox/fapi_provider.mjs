@@ -13,7 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import Provider, { errors } from 'oidc-provider'
-import { bodyOf, logErrors, withoutIssParameter } from './fapi_common.mjs'
+import { bodyOf, logErrors, recordPushedRequests, userinfoClient, withoutIssParameter } from './fapi_common.mjs'
 
 const require = createRequire(import.meta.url)
 const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
@@ -180,23 +180,7 @@ provider.IdToken.prototype.issue = async function issueAsSingpass(options) {
   return issue.call(this, options)
 }
 
-provider.on('pushed_authorization_request.success', (ctx) => {
-  const { params, client } = ctx.oidc
-  calls.par.push({
-    client_id: client.clientId,
-    scope: params.scope,
-    authentication_context_type: params.authentication_context_type,
-    authentication_context_message: params.authentication_context_message,
-    acr_values: params.acr_values,
-  })
-})
-
-// Whose access token a userinfo call carries (undefined when it is no valid token of this server).
-const userinfoClient = async (ctx) => {
-  const [, token] = /^(?:DPoP|Bearer) (.+)$/.exec(ctx.get('Authorization')) ?? []
-  const accessToken = token && (await provider.AccessToken.find(token))
-  return accessToken?.clientId
-}
+recordPushedRequests(provider, calls)
 
 const registeredRedirect = (location) =>
   [...apps.values()].some((app) => location.startsWith(`${app.redirect_uri}?`))
@@ -214,7 +198,7 @@ provider.use(async (ctx, next) => {
   }
   // Singpass documents userinfo "applicable only to Myinfo apps": a Login app's access token is refused there.
   if (ctx.path === '/userinfo') {
-    const clientId = await userinfoClient(ctx)
+    const clientId = await userinfoClient(provider, ctx)
     if (clientId) calls.userinfo[clientId] += 1
     if (apps.get(clientId)?.app === 'login') {
       ctx.status = 401
