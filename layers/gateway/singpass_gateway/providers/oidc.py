@@ -15,8 +15,9 @@ OAuth 2.0 servers. On top, as configured or as discovery requires:
 - ``acr_values``, with the ID token's ``acr`` checked against them (a provider may answer with less than asked);
 - retries of the answers a provider calls passing (:mod:`.retries`), where its profile asks for them.
 
-Profiles (Singpass) subclass :class:`OidcProvider` and override :meth:`OidcProvider.describe`, where the person
-comes from, and :meth:`OidcProvider.assurance_met`, how assurance levels compare.
+Profiles (Singpass, Corppass) subclass :class:`OidcProvider` and override :meth:`OidcProvider.describe`, where the
+person (and an organisation) comes from, :meth:`OidcProvider.assurance_met`, how assurance levels compare, and
+:meth:`OidcProvider.userinfo_subject`, whom userinfo must name.
 """
 
 from __future__ import annotations
