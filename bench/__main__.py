@@ -35,14 +35,17 @@ from infra.sandbox.server import Invocation
 from infra.sandbox.stack import ROOT, SGID_SCOPES, Sandbox, SandboxOptions, run_sandbox
 
 BENCH = ROOT / "bench"
-PROVIDERS = ("sgid", "oidc", "sp", "sp-data")
-"""sgID, OIDC, and Singpass's two kinds of app: sp a Login app (no userinfo), sp-data a Myinfo app."""
+PROVIDERS = ("sgid", "oidc", "sp", "sp-data", "cp", "cp-data")
+"""sgID, OIDC, Singpass's two kinds of app (sp a Login app, no userinfo; sp-data a Myinfo app) and Corppass's
+(cp a Login app asking for authorisations, so with userinfo; cp-data a Myinfo Business app)."""
 KMS_FLOOR = {
     "sp": {"kms.Sign": 2, "kms.DeriveSharedSecret": 1},
     "sp-data": {"kms.Sign": 2, "kms.DeriveSharedSecret": 2},
+    "cp": {"kms.Sign": 2, "kms.DeriveSharedSecret": 2},
+    "cp-data": {"kms.Sign": 2, "kms.DeriveSharedSecret": 2},
 }
-"""Singpass's KMS calls per warm login: an assertion for PAR and one for the token; one ECDH agreement per
-encrypted answer (the ID token, and a Myinfo app's userinfo)."""
+"""Singpass's and Corppass's KMS calls per warm login: an assertion for PAR and one for the token; one ECDH
+agreement per encrypted answer (the ID token, and userinfo where the app reads it)."""
 HANDLERS = {
     "LoginFunction": "GET /auth/sgid/login",
     "CallbackFunction": "GET /auth/sgid/callback",
