@@ -25,7 +25,16 @@ from ..person import normalise
 from ..person import provenance as provenance_of
 from ..settings import ProviderSettings
 from . import Options, Toolkit, corppass_data
-from .fapi_apps import CONTEXT_OPTIONS, extra_parameters, login_context, options_of, profiled, refuse_login_only
+from .fapi_apps import (
+    CONTEXT_OPTIONS,
+    DataApp,
+    extra_parameters,
+    login_context,
+    options_of,
+    profiled,
+    refuse_data_scopes,
+    refuse_login_only,
+)
 from .oidc import OPTIONS as OIDC_OPTIONS
 from .oidc import Description, OidcConfig, OidcProvider, parse_config
 
@@ -38,6 +47,7 @@ LOGIN_SCOPES = frozenset(
 )  # fmt: skip
 """What Corppass lets every app ask for; the rest (``entity.address``, ``user.uinfin``, ``corppass.email``…) is
 Myinfo Business's."""
+BUSINESS_APP = DataApp("Myinfo Business", "Myinfo Business", "myinfo-business")
 USERINFO_SCOPES = frozenset({"authinfo", "tpauthinfo"})
 """A Login app's scopes answered by userinfo; everything else it asks for is in the ID token."""
 PROFILE_OPTIONS = frozenset({"app", "userinfo_subject", *CONTEXT_OPTIONS})
@@ -57,13 +67,7 @@ def create(entry: ProviderSettings, toolkit: Toolkit) -> CorppassProvider:
 
 def _login_profile(entry: ProviderSettings, options: Options, scopes: tuple[str, ...]) -> dict[str, Any]:
     """A Login app: the context type (and message) in every request; userinfo only for authorisations."""
-    others = [scope for scope in scopes if scope not in LOGIN_SCOPES]
-    if others:
-        raise ConfigurationError(
-            f"provider {entry.id}: a Corppass Login app may ask only for {', '.join(sorted(LOGIN_SCOPES))}; "
-            f"{', '.join(others)} are Myinfo Business scopes: register a Myinfo Business app and set app to "
-            "'myinfo-business'"
-        )
+    refuse_data_scopes(entry, scopes, LOGIN_SCOPES, "Corppass", BUSINESS_APP)
     return {
         "userinfo": bool(USERINFO_SCOPES & set(scopes)),
         "authorization_params": login_context(entry, options, "Corppass"),

@@ -11,7 +11,7 @@ and a data app (Myinfo, Myinfo Business), which must send neither. And both desc
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ConfigurationError, InvalidToken
@@ -48,6 +48,15 @@ person names it, so a frontend shows a Login app's person as it shows a Myinfo o
 MAX_SUB_ATTRIBUTE_LENGTH = 320
 
 
+@dataclass(frozen=True)
+class DataApp:
+    """A product's data app, as a configuration error names it: what its scopes are called, the app, its ``app``."""
+
+    scopes: str
+    name: str
+    value: str
+
+
 def options_of(entry: ProviderSettings, known: set[str], product: str) -> Options:
     """The entry's options, unknown ones refused and the ones every app needs present."""
     for required in REQUIRED_OPTIONS:
@@ -82,6 +91,19 @@ def login_context(entry: ProviderSettings, options: Options, product: str) -> di
             )
         context["authentication_context_message"] = message
     return {**extra_parameters(entry, options), **context}
+
+
+def refuse_data_scopes(
+    entry: ProviderSettings, scopes: tuple[str, ...], login_scopes: frozenset[str], product: str, data_app: DataApp
+) -> None:
+    """A Login app asking for a data app's scopes, which the server would refuse at every login."""
+    others = [scope for scope in scopes if scope not in login_scopes]
+    if others:
+        raise ConfigurationError(
+            f"provider {entry.id}: a {product} Login app may ask only for {', '.join(sorted(login_scopes))}; "
+            f"{', '.join(others)} are {data_app.scopes} scopes: register a {data_app.name} app and set app to "
+            f"'{data_app.value}'"
+        )
 
 
 def refuse_login_only(entry: ProviderSettings, names: tuple[str, ...], product: str, kind: str) -> None:

@@ -31,10 +31,12 @@ from ..settings import ProviderSettings
 from . import Options, Toolkit
 from .fapi_apps import (
     CONTEXT_OPTIONS,
+    DataApp,
     extra_parameters,
     login_context,
     options_of,
     profiled,
+    refuse_data_scopes,
     refuse_login_only,
     sub_attributes,
 )
@@ -44,6 +46,7 @@ from .oidc import Description, OidcConfig, OidcProvider, parse_config
 PRODUCTION_ISSUER = "https://id.singpass.gov.sg/fapi"
 STAGING_ISSUER = "https://stg-id.singpass.gov.sg/fapi"
 APPS = ("login", "myinfo")
+MYINFO_APP = DataApp("Myinfo (Data Catalog)", "Myinfo", "myinfo")
 LOGIN_SCOPES = frozenset({"openid", "user.identity", "name", "email", "mobileno", "sub_account"})
 """The only scopes Singpass lets a Login app ask for; anything else is a Myinfo (Data Catalog) scope."""
 PROFILE_OPTIONS = frozenset({"app", *CONTEXT_OPTIONS})
@@ -63,12 +66,7 @@ def create(entry: ProviderSettings, toolkit: Toolkit) -> SingpassProvider:
 
 def _login_profile(entry: ProviderSettings, options: Options, scopes: tuple[str, ...]) -> dict[str, Any]:
     """A Login app: the context type (and message) in every request, Login scopes, no userinfo call."""
-    others = [scope for scope in scopes if scope not in LOGIN_SCOPES]
-    if others:
-        raise ConfigurationError(
-            f"provider {entry.id}: a Singpass Login app may ask only for {', '.join(sorted(LOGIN_SCOPES))}; "
-            f"{', '.join(others)} are Myinfo (Data Catalog) scopes: register a Myinfo app and set app to 'myinfo'"
-        )
+    refuse_data_scopes(entry, scopes, LOGIN_SCOPES, "Singpass", MYINFO_APP)
     return {"userinfo": False, "authorization_params": login_context(entry, options, "Singpass")}
 
 
