@@ -87,9 +87,12 @@ def names(document: dict[str, object]) -> set[str]:
 
 
 def strings(value: object, path: str = "") -> list[tuple[str, str]]:
-    """Every string longer than three characters in a nested value, with where it is."""
+    """Every string longer than three characters in a nested value, with where it is; digits alone only from six
+    on, since a shorter number (an authorisation's limit, "5000") turns up by chance in the logs' timestamps."""
     if isinstance(value, dict):
         return [found for name, nested in value.items() for found in strings(nested, f"{path} {name}".strip())]
     if isinstance(value, list):
         return [found for index, nested in enumerate(value) for found in strings(nested, f"{path} {index}".strip())]
-    return [(path, value)] if isinstance(value, str) and len(value) > 3 else []
+    if not isinstance(value, str) or len(value) <= 3 or (value.isdigit() and len(value) < 6):
+        return []
+    return [(path, value)]
