@@ -15,7 +15,7 @@ def openapi(request: web.Request) -> web.Response:
     return web.public_json(contract.document(), MAX_AGE_SECONDS)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @traced
 def lambda_handler(event: dict[str, Any], context: Any) -> web.Response:
