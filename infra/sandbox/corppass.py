@@ -19,9 +19,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
-from .fapi import FapiClient
+from .fapi import FapiClient, provider_jwks, published_jwks, sandbox_calls
 from .stack import ROOT, SANDBOX_PERSONA, _process, _wait_for_port
 
 SERVER = ROOT / "infra" / "sandbox" / "corppass_provider.mjs"
@@ -54,7 +52,7 @@ def corppass_clients(parameters: Mapping[str, str], web_url: str, api_url: str) 
                 client_id=parameters[client_id],
                 app=app,
                 redirect_uri=f"{web_url}/auth/{provider}/callback",
-                jwks=json.loads(_fetch(f"{api_url}/.well-known/jwks/{provider}")),
+                jwks=published_jwks(api_url, provider),
                 context_types=LOGIN_CONTEXT_TYPES if app == "login" else (),
             )
         )
@@ -75,16 +73,11 @@ def run_corppass_provider(
     ``log``; yield its base URL (its issuer). Without a login page it logs CORPPASS_LOGIN in at once.
     ``userinfo_sub_is_client_id``: userinfo's ``sub`` is the client_id (the older behaviour some report);
     ``path_prefix``: every endpoint under this path (discovery tells where)."""
-    import jwt
-
-    signing_key = ec.generate_private_key(ec.SECP256R1())
-    signing_jwk = jwt.algorithms.ECAlgorithm.to_jwk(signing_key, as_dict=True)
-    provider_jwk = {**signing_jwk, "kid": "sandbox-corppass", "alg": "ES256", "use": "sig"}
     env = {
         **os.environ,
         "CORPPASS_PORT": str(port),
         "CORPPASS_CLIENTS": json.dumps([client.registration() for client in clients]),
-        "CORPPASS_PROVIDER_JWKS": json.dumps({"keys": [provider_jwk]}),
+        "CORPPASS_PROVIDER_JWKS": provider_jwks("sandbox-corppass"),
         "CORPPASS_PERSONA": SANDBOX_PERSONA,
         "CORPPASS_PATH_PREFIX": path_prefix,
     }
@@ -102,8 +95,7 @@ def corppass_calls(corppass_url: str) -> dict[str, Any]:
     ``id_tokens``, each ID token's client_id, JWE header (alg, enc, kid, cty, iss, aud), sub and act.sub;
     ``userinfo``, the userinfo calls per client id; ``userinfo_responses``, each userinfo JWE's header and the
     names of the claims it carried."""
-    calls: dict[str, Any] = json.loads(_fetch(f"{corppass_url}/sandbox/calls"))
-    return calls
+    return sandbox_calls(corppass_url)
 
 
 def log_in_next_as(corppass_url: str, login: str) -> None:
@@ -113,9 +105,3 @@ def log_in_next_as(corppass_url: str, login: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=30):  # noqa: S310
         pass
-
-
-def _fetch(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the sandbox's own local servers
-        body: bytes = response.read()
-        return body.decode()

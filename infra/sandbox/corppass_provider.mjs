@@ -17,11 +17,19 @@
 // The login page's name chooses the acting user and the entity: "S9812381D@201912345K", "S9812381D" (the default
 // entity) or "@NUEN00000123X" (the default user). GET /sandbox/calls tells the tests what happened; POST
 // /sandbox/next-login {"login": …} chooses whom the next automatic login (no login page) logs in.
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { CompactEncrypt, CompactSign, importJWK } from 'jose'
 import Provider, { errors } from 'oidc-provider'
-import { bodyOf, logErrors, recordPushedRequests, userinfoClient, withoutIssParameter } from './fapi_common.mjs'
+import {
+  bodyOf,
+  fapiAlgorithms,
+  fapiFeatures,
+  logErrors,
+  recordPushedRequests,
+  userinfoClient,
+  withoutIssParameter,
+} from './fapi_common.mjs'
 
 const require = createRequire(import.meta.url)
 const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
@@ -293,24 +301,8 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['sandbox-only-cookie-signing-key'] },
   pkce: { required: () => true },
   ttl: { AccessToken: 600, AuthorizationCode: 60, PushedAuthorizationRequest: 60, IdToken: 600 },
-  enabledJWA: {
-    idTokenSigningAlgValues: ['ES256'],
-    userinfoSigningAlgValues: ['ES256'],
-    idTokenEncryptionAlgValues: ['ECDH-ES+A256KW'],
-    idTokenEncryptionEncValues: ['A256CBC-HS512'],
-    userinfoEncryptionAlgValues: ['ECDH-ES+A256KW'],
-    userinfoEncryptionEncValues: ['A256GCM'],
-    clientAuthSigningAlgValues: ['ES256'],
-    dPoPSigningAlgValues: ['ES256'],
-  },
-  features: {
-    devInteractions: { enabled: true },
-    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
-    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
-    encryption: { enabled: true },
-    jwtUserinfo: { enabled: true },
-    fapi: { enabled: true, profile: '2.0' },
-  },
+  enabledJWA: fapiAlgorithms(['A256CBC-HS512']),
+  features: fapiFeatures(),
   routes: ROUTES,
   loadExistingGrant: async (ctx) => {
     const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })

@@ -64,7 +64,7 @@ def singpass_clients(
     clients = []
     for client_id, provider_id, app in apps:
         provider = parameters[provider_id]
-        jwks = json.loads(_fetch(f"{api_url}/.well-known/jwks/{provider}"))
+        jwks = published_jwks(api_url, provider)
         if withheld_kid is not None:
             jwks = {"keys": [key for key in jwks["keys"] if key["kid"] != withheld_kid]}
         clients.append(
@@ -83,16 +83,11 @@ def singpass_clients(
 def run_fapi_provider(port: int, clients: list[FapiClient], show_login_page: bool, log: Path) -> Iterator[str]:
     """Start the server on 127.0.0.1:``port`` with an ES256 signing key of its own made for this run, logging to
     ``log``; yield its base URL (its issuer). Without a login page it logs SANDBOX_PERSONA in at once."""
-    import jwt
-
-    signing_key = ec.generate_private_key(ec.SECP256R1())
-    signing_jwk = jwt.algorithms.ECAlgorithm.to_jwk(signing_key, as_dict=True)
-    provider_jwk = {**signing_jwk, "kid": "sandbox-fapi", "alg": "ES256"}
     env = {
         **os.environ,
         "FAPI_PORT": str(port),
         "FAPI_CLIENTS": json.dumps([client.registration() for client in clients]),
-        "FAPI_PROVIDER_JWKS": json.dumps({"keys": [provider_jwk]}),
+        "FAPI_PROVIDER_JWKS": provider_jwks("sandbox-fapi"),
         "FAPI_PERSONA": SANDBOX_PERSONA,
     }
     if not show_login_page:
@@ -106,7 +101,27 @@ def fapi_calls(fapi_url: str) -> dict[str, Any]:
     """What the server was asked so far: ``par``, each PAR's parameters of interest (client_id, scope,
     authentication_context_type/_message, acr_values); ``id_tokens``, each ID token's client_id, JWE ``alg``, ``enc``
     and ``kid``, and its ``iat``; and ``userinfo``, the userinfo calls per client id."""
-    calls: dict[str, Any] = json.loads(_fetch(f"{fapi_url}/sandbox/calls"))
+    return sandbox_calls(fapi_url)
+
+
+def provider_jwks(kid: str) -> str:
+    """The JWKS of an ES256 signing key made for this run, for a sandbox server to sign its tokens with."""
+    import jwt
+
+    signing_key = ec.generate_private_key(ec.SECP256R1())
+    signing_jwk = jwt.algorithms.ECAlgorithm.to_jwk(signing_key, as_dict=True)
+    return json.dumps({"keys": [{**signing_jwk, "kid": kid, "alg": "ES256", "use": "sig"}]})
+
+
+def published_jwks(api_url: str, provider: str) -> dict[str, Any]:
+    """The JWKS the gateway publishes for ``provider``: what an operator registers with Singpass or Corppass."""
+    jwks: dict[str, Any] = json.loads(_fetch(f"{api_url}/.well-known/jwks/{provider}"))
+    return jwks
+
+
+def sandbox_calls(server_url: str) -> dict[str, Any]:
+    """A sandbox FAPI server's record of what it was asked (``GET /sandbox/calls``)."""
+    calls: dict[str, Any] = json.loads(_fetch(f"{server_url}/sandbox/calls"))
     return calls
 
 

@@ -1,5 +1,6 @@
 // What the sandbox's Singpass (fapi_provider.mjs) and Corppass (corppass_provider.mjs) servers share: both are
 // npm oidc-provider patched to behave as the two FAPI 2.0 APIs do, and these patches are the same for both.
+import { randomBytes } from 'node:crypto'
 
 /** A request's whole body as text (the login page's form, the sandbox's own control calls). */
 export const bodyOf = async (req) => {
@@ -55,3 +56,28 @@ export const userinfoClient = async (provider, ctx) => {
   const accessToken = token && (await provider.AccessToken.find(token))
   return accessToken?.clientId
 }
+
+/**
+ * The algorithms both APIs use: ES256 everywhere, ECDH-ES+A256KW key wrapping, A256GCM userinfo; the ID token's
+ * content encryption is the one thing each server chooses (Singpass's sample A256CBC-HS512; its demo A256GCM).
+ */
+export const fapiAlgorithms = (idTokenEncryptionEncValues) => ({
+  idTokenSigningAlgValues: ['ES256'],
+  userinfoSigningAlgValues: ['ES256'],
+  idTokenEncryptionAlgValues: ['ECDH-ES+A256KW'],
+  idTokenEncryptionEncValues,
+  userinfoEncryptionAlgValues: ['ECDH-ES+A256KW'],
+  userinfoEncryptionEncValues: ['A256GCM'],
+  clientAuthSigningAlgValues: ['ES256'],
+  dPoPSigningAlgValues: ['ES256'],
+})
+
+/** FAPI 2.0 as both run it: PAR required, DPoP with server nonces, encrypted and JWT userinfo, a login page. */
+export const fapiFeatures = () => ({
+  devInteractions: { enabled: true },
+  pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
+  dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
+  encryption: { enabled: true },
+  jwtUserinfo: { enabled: true },
+  fapi: { enabled: true, profile: '2.0' },
+})

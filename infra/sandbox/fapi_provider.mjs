@@ -10,10 +10,18 @@
 // Quirks oidc-provider does not have natively are patched in below, each with the Singpass behaviour it copies.
 // GET /sandbox/calls tells the tests what happened: PARs' parameters, ID tokens' JWE headers and iat, userinfo
 // calls per client.
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import Provider, { errors } from 'oidc-provider'
-import { bodyOf, logErrors, recordPushedRequests, userinfoClient, withoutIssParameter } from './fapi_common.mjs'
+import {
+  bodyOf,
+  fapiAlgorithms,
+  fapiFeatures,
+  logErrors,
+  recordPushedRequests,
+  userinfoClient,
+  withoutIssParameter,
+} from './fapi_common.mjs'
 
 const require = createRequire(import.meta.url)
 const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
@@ -129,24 +137,8 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   },
   cookies: { keys: ['sandbox-only-cookie-signing-key'] },
   pkce: { required: () => true },
-  enabledJWA: {
-    idTokenSigningAlgValues: ['ES256'],
-    userinfoSigningAlgValues: ['ES256'],
-    idTokenEncryptionAlgValues: ['ECDH-ES+A256KW'],
-    idTokenEncryptionEncValues: ['A256GCM', 'A256CBC-HS512'],
-    userinfoEncryptionAlgValues: ['ECDH-ES+A256KW'],
-    userinfoEncryptionEncValues: ['A256GCM'],
-    clientAuthSigningAlgValues: ['ES256'],
-    dPoPSigningAlgValues: ['ES256'],
-  },
-  features: {
-    devInteractions: { enabled: true },
-    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
-    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
-    encryption: { enabled: true },
-    jwtUserinfo: { enabled: true },
-    fapi: { enabled: true, profile: '2.0' },
-  },
+  enabledJWA: fapiAlgorithms(['A256GCM', 'A256CBC-HS512']),
+  features: fapiFeatures(),
   routes: { authorization: '/auth', pushed_authorization_request: '/par', token: '/token', userinfo: '/userinfo', jwks: '/.well-known/keys' },
   loadExistingGrant: async (ctx) => {
     const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })
