@@ -29,6 +29,8 @@ def me(request: web.Request) -> web.Response:
     if session.provenance:
         body["provenance"] = session.provenance
     body.update(session.organisation)  # entity, act, authorisations: only for a login on behalf of an entity
+    if session.access:
+        body["access"] = session.access  # scopes and permissions: only where the provider reports them
     return web.json_response(200, body)
 
 

@@ -394,6 +394,10 @@ class Upstream:
     discovery_url: ClassVar[str | None] = None
     provider_type: ClassVar[str | None] = None
     """The gateway's provider type, where it is not ``kind`` (a Singpass Login app is a ``singpass`` provider)."""
+    subject_claim: ClassVar[str] = "sub"
+    """The member of the subject token that names the person (a GitHub-style user endpoint's is ``id``)."""
+    jws_headers: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    """JWS header members an artifact carries beside its ``kid`` (an RFC 9068 access token's ``typ``)."""
 
     def __init__(self) -> None:
         self.now = NOW
@@ -615,7 +619,7 @@ class Upstream:
         """``artifact`` as a JWS, twisted as told."""
         twist = self.twists.get(artifact, HONEST)
         signing = self.signings[artifact]
-        header = overridden({"kid": signing.key.kid}, twist.header)
+        header = overridden({"kid": signing.key.kid, **self.jws_headers.get(artifact, {})}, twist.header)
         return _forge(twist.signer, overridden(claims, twist.claims), header, signing)
 
     def sealed(self, artifact: str, plaintext: str, recipient: OctKey | None = None) -> str:
@@ -709,8 +713,9 @@ class PlainSealer:
 # -- OAuth 2.0 client authentication and DPoP, as a correct server checks them -----------------------------------
 
 
-def check_assertion(form: Mapping[str, str], audience: str, max_lifetime: int, now: int) -> dict[str, Any]:
-    """A ``private_key_jwt`` assertion by the gateway's signing key: its claims, once every rule holds."""
+def check_assertion(form: Mapping[str, str], audience: str, max_lifetime: int, now: int | None) -> dict[str, Any]:
+    """A ``private_key_jwt`` assertion by the gateway's signing key: its claims, once every rule holds. ``now``
+    None: any issue time (a call the gateway makes by the wall clock, such as logout's revocation)."""
     expect(form.get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "type")
     assertion = form.get("client_assertion", "")
     try:
@@ -723,7 +728,8 @@ def check_assertion(form: Mapping[str, str], audience: str, max_lifetime: int, n
         raise Complaint(f"client assertion: {type(error).__name__}") from None
     expect(header.get("kid") == thumbprint(KEYS.client_ec_signing.public_key()), "assertion kid")
     expect(claims.get("iss") == claims.get("sub") == CLIENT_ID == form.get("client_id"), "assertion iss/sub")
-    expect(claims["iat"] == now and 0 < claims["exp"] - claims["iat"] <= max_lifetime, "assertion lifetime")
+    expect(now is None or claims["iat"] == now, "assertion iat")
+    expect(0 < claims["exp"] - claims["iat"] <= max_lifetime, "assertion lifetime")
     expect(len(claims.get("jti", "")) >= 16, "assertion jti")
     return claims
 
@@ -1347,6 +1353,9 @@ class RotatingSingpassUpstream(SingpassUpstream):
                 "additional_decryption_key_arns": [EC_NEXT_DECRYPTION_ARN]}  # fmt: skip
 
 
+# The plain OAuth 2.0 servers build on the classes above, so they come in here, not at the top.
+from tests.unit.upstream_oauth2 import OAuth2IntrospectionUpstream, OAuth2Upstream, OAuth2UserUpstream  # noqa: E402
+
 UPSTREAMS: dict[str, type[Upstream]] = {
     upstream.kind: upstream
     for upstream in (
@@ -1358,6 +1367,9 @@ UPSTREAMS: dict[str, type[Upstream]] = {
         CorppassBusinessUpstream,
         MyInfoV3Upstream,
         MyInfoV4Upstream,
+        OAuth2Upstream,
+        OAuth2IntrospectionUpstream,
+        OAuth2UserUpstream,
     )
 }
 

@@ -485,6 +485,19 @@ def me_schema() -> Json:
                 "items": {"$ref": "#/components/schemas/Authorisation"},
                 "description": "A login on behalf of an entity only: the e-service roles the user holds.",
             },
+            "access": {
+                "type": "object",
+                "required": ["scopes", "permissions"],
+                "properties": {
+                    "scopes": {"type": "array", "items": {"type": "string"}},
+                    "permissions": {"type": "array", "items": {"type": "string"}},
+                },
+                "additionalProperties": False,
+                "description": "A plain OAuth 2.0 provider (`oauth2`) only: what its access token grants, kept "
+                "apart from `person`. `scopes` as the token (`scope`/`scp`) or the token response says, else those "
+                "asked for; `permissions` from the configured claim (default `permissions`; e.g. `roles`), empty "
+                "when the token has none. Refreshed with the session.",
+            },
             "provenance": {
                 "type": "object",
                 "additionalProperties": {

@@ -200,6 +200,7 @@ class Gateway:
                 provenance=identity.provenance,
                 seen_at=now,
                 organisation=identity.organisation,
+                access=identity.access,
             )
             self._store.put_session(session_id, session)
         except GatewayError as error:
@@ -272,7 +273,8 @@ class Gateway:
             self._store.release_refresh(session_id)
             raise
         sealed = self._sealer.seal(refreshed.grant, context)
-        session = replace(session, person=refreshed.person, sealed_grant=sealed, refreshed_at=now)
+        access = session.access if refreshed.access is None else refreshed.access
+        session = replace(session, person=refreshed.person, sealed_grant=sealed, refreshed_at=now, access=access)
         if not self._store.save_refresh(session_id, session):
             raise NotAuthenticated("the session ended during its refresh")
         logger.info("session refreshed", extra={"provider": provider.id})

@@ -30,7 +30,7 @@ SERVICE = "singpass-gateway"
 UNKNOWN_PROVIDER = "unknown"
 """The provider dimension of a request naming no configured provider: the URL's text never becomes a dimension."""
 
-UpstreamCall = Literal["discovery", "jwks", "par", "token", "userinfo", "person", "revocation"]
+UpstreamCall = Literal["discovery", "jwks", "par", "token", "userinfo", "person", "revocation", "introspection"]
 """What a provider call is for: the ``call`` dimension of the upstream metrics."""
 
 logger = Logger(service=SERVICE)

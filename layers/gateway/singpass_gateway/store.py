@@ -70,6 +70,8 @@ class Session:
     """When the browser last used the session (to the resolution of :meth:`Store.touch_session`)."""
     organisation: dict[str, Any] = field(default_factory=dict)
     """The entity logged in for, the acting user and their authorisations (Corppass); sealed like ``person``."""
+    access: dict[str, list[str]] = field(default_factory=dict)
+    """The scopes and permissions the provider's token grants (plain OAuth 2.0); sealed like ``person``."""
 
 
 class Store:
@@ -253,6 +255,7 @@ def _seal_session(session_id: str, session: Session) -> bytes:
         "authentication": session.authentication,
         "provenance": session.provenance,
         "organisation": session.organisation,
+        "access": session.access,
     }
     return seal_for(session_id, "session", _session_key(session_id), secret)
 
@@ -272,6 +275,7 @@ def _session(session_id: str, item: dict[str, Any]) -> Session | None:
         provenance=secret["provenance"],
         seen_at=int(item["seen_at"]["N"]),
         organisation=secret.get("organisation", {}),  # sessions sealed before organisations were kept
+        access=secret.get("access", {}),  # and before access was
     )
 
 

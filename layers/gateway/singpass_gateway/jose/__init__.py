@@ -7,13 +7,15 @@ package is only imported by the callback path, so the login and session handlers
 start.
 
 One concern per module: :mod:`.jwks` (provider keys), :mod:`.jws` (signature verification), :mod:`.claims`
-(ID-token claim checks), :mod:`.jwe` (decryption), :mod:`.dpop` (DPoP keys and proofs), :mod:`.client_keys`
-(client assertions and the client JWKS), :mod:`.delegated` (the gateway's keys as PyJWT/joserfc keys), and
-:mod:`.limits` (size caps). Callers import from here, ``singpass_gateway.jose``, not from the modules.
+(ID-token claim checks), :mod:`.access_tokens` (RFC 9068 access tokens), :mod:`.jwe` (decryption), :mod:`.dpop`
+(DPoP keys and proofs), :mod:`.client_keys` (client assertions and the client JWKS), :mod:`.delegated` (the
+gateway's keys as PyJWT/joserfc keys), and :mod:`.limits` (size caps). Callers import from here,
+``singpass_gateway.jose``, not from the modules.
 """
 
 from __future__ import annotations
 
+from .access_tokens import AccessTokenPolicy, verify_access_token
 from .claims import (
     CLOCK_SKEW_SECONDS,
     MAX_ID_TOKEN_AGE_SECONDS,
@@ -34,7 +36,7 @@ from .jwe import (
     parse_json_object,
 )
 from .jwks import JwksCache, JwksKey
-from .jws import verify_id_token, verify_signed_jwt, verify_with_public_keys
+from .jws import verify_id_token, verify_signed_jwt, verify_with_jwks, verify_with_public_keys
 from .limits import MAX_DOCUMENT_BYTES, MAX_JWKS_KEYS, MAX_TOKEN_BYTES
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "MAX_JWKS_KEYS",
     "MAX_TOKEN_BYTES",
     "REPLICATED_CLAIMS",
+    "AccessTokenPolicy",
     "IdTokenPolicy",
     "JwksCache",
     "JwksKey",
@@ -64,7 +67,9 @@ __all__ = [
     "public_jwk",
     "published_jwk",
     "sign_client_assertion",
+    "verify_access_token",
     "verify_id_token",
     "verify_signed_jwt",
+    "verify_with_jwks",
     "verify_with_public_keys",
 ]

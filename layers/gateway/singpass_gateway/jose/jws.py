@@ -28,6 +28,8 @@ _SIGNATURE_ONLY: jwt.types.Options = {
     "verify_exp": False,
     "verify_iat": False,
     "verify_nbf": False,
+    "verify_sub": False,  # an access token's subject may be an integer (GitHub-style ids): the caller decides
+    "verify_jti": False,
 }
 """PyJWT checks the signature only; claims are checked by the gateway's own code, with its clock."""
 
@@ -37,7 +39,7 @@ def verify_id_token(
 ) -> dict[str, Any]:
     """Verify an ID token's signature and claims (and ``at_hash`` when present); the claims, or InvalidToken."""
     header = _jws_header(token, policy.algorithms)
-    claims = _verified_payload(token, header, policy, jwks)
+    claims = _verified_payload(token, header, policy.jwks_url, jwks)
     check_id_token_claims(claims, policy, nonce, now)
     if access_token is not None and "at_hash" in claims:
         _check_at_hash(claims["at_hash"], access_token, header["alg"])
@@ -60,7 +62,16 @@ def verify_signed_jwt(
     token: str, policy: IdTokenPolicy, jwks: JwksCache, max_bytes: int = MAX_TOKEN_BYTES
 ) -> dict[str, Any]:
     """A JWS's payload once its signature verifies with the provider's keys (claims are the caller's job)."""
-    return _verified_payload(token, _jws_header(token, policy.algorithms, max_bytes), policy, jwks)
+    return _verified_payload(token, _jws_header(token, policy.algorithms, max_bytes), policy.jwks_url, jwks)
+
+
+def verify_with_jwks(
+    token: str, algorithms: Collection[str], jwks_url: str, jwks: JwksCache
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A JWS's header and payload once its signature verifies with a key from ``jwks_url`` (claims are the
+    caller's job): for JWTs that are not ID tokens, such as RFC 9068 access tokens."""
+    header = _jws_header(token, algorithms)
+    return header, _verified_payload(token, header, jwks_url, jwks)
 
 
 def verify_with_public_keys(
@@ -95,10 +106,10 @@ def _jws_header(token: str, algorithms: Collection[str], max_bytes: int = MAX_TO
     return header
 
 
-def _verified_payload(token: str, header: Mapping[str, Any], policy: IdTokenPolicy, jwks: JwksCache) -> dict[str, Any]:
+def _verified_payload(token: str, header: Mapping[str, Any], jwks_url: str, jwks: JwksCache) -> dict[str, Any]:
     """Verify with the matching JWKS key; on an unknown kid or a failed kid-less signature, refetch once."""
     for refresh in (False, True):
-        key = select_key(jwks.keys(policy.jwks_url, refresh=refresh), header)
+        key = select_key(jwks.keys(jwks_url, refresh=refresh), header)
         if key is None:
             continue
         try:

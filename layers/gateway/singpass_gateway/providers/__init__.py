@@ -10,6 +10,7 @@ import functools
 import importlib
 import time
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 PROVIDER_TYPES = {
     "sgid": "singpass_gateway.providers.sgid",
     "oidc": "singpass_gateway.providers.oidc",
+    "oauth2": "singpass_gateway.providers.oauth2",
     "singpass": "singpass_gateway.providers.singpass",
     "corppass": "singpass_gateway.providers.corppass",
     "myinfo-v3": "singpass_gateway.providers.myinfo_v3",
@@ -81,6 +83,9 @@ class Identity:
     organisation: dict[str, Any] = field(default_factory=dict)
     """For a login on behalf of an organisation (Corppass): ``entity``, ``act`` (the acting user) and
     ``authorisations``, shown beside ``person`` by ``/api/me``; empty for a person logging in for themselves."""
+    access: dict[str, list[str]] = field(default_factory=dict)
+    """What the provider's token grants, where it says (plain OAuth 2.0): ``scopes`` and ``permissions``, kept
+    apart from ``person`` because they describe the grant, not the person; shown by ``/api/me`` as ``access``."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class Refreshed:
 
     person: dict[str, Any]
     grant: dict[str, str]
+    access: dict[str, list[str]] | None = None
+    """The grant's scopes and permissions now, for providers that report them (None: unchanged)."""
 
 
 @runtime_checkable
@@ -181,7 +188,7 @@ def build_providers(settings: Settings, toolkit: Toolkit) -> dict[str, Provider]
 class Options:
     """Reads one provider's options with errors that name the provider and option; rejects unknown keys."""
 
-    def __init__(self, entry: ProviderSettings, known: set[str]) -> None:
+    def __init__(self, entry: ProviderSettings, known: AbstractSet[str]) -> None:
         unknown = set(entry.options) - known
         if unknown:
             raise ConfigurationError(f"provider {entry.id}: unknown option(s) {', '.join(sorted(unknown))}")
@@ -220,6 +227,10 @@ class Options:
         if isinstance(in_use, str) and in_use.strip() in values:
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} repeats {current!r}, the key in use")
         return values
+
+    def present(self, name: str) -> bool:
+        """Whether the option is set at all (absent and ``null`` are the same)."""
+        return self._entry.options.get(name) is not None
 
     def optional_string(self, name: str) -> str | None:
         return self.string(name) if self._entry.options.get(name) is not None else None

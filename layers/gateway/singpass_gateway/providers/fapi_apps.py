@@ -11,6 +11,7 @@ and a data app (Myinfo, Myinfo Business), which must send neither. And both desc
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -57,7 +58,7 @@ class DataApp:
     value: str
 
 
-def options_of(entry: ProviderSettings, known: set[str], product: str) -> Options:
+def options_of(entry: ProviderSettings, known: AbstractSet[str], product: str) -> Options:
     """The entry's options, unknown ones refused and the ones every app needs present."""
     for required in REQUIRED_OPTIONS:
         if not entry.options.get(required):

@@ -22,12 +22,11 @@ person (and an organisation) comes from, :meth:`OidcProvider.assurance_met`, how
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import ConfigurationError, InsufficientAssurance, InvalidToken, ProviderUnavailable, RefreshRejected
@@ -36,15 +35,11 @@ from ..observability import UpstreamCall
 from ..person import normalise
 from ..person import provenance as provenance_of
 from ..settings import ProviderSettings, base_url
-from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, oauth
+from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, client_auth, oauth
+from .client_auth import ClientAuthConfig, ClientAuthenticator
 from .retries import RetryPolicy
 
-if TYPE_CHECKING:
-    from ..keys import SigningAlgorithm
-
 DISCOVERY_MAX_AGE_SECONDS = 3600
-ASSERTION_LIFETIME_SECONDS = 60
-"""Singpass accepts at most 2 minutes between a client assertion's ``iat`` and ``exp``."""
 RESERVED_PARAMETERS = frozenset(
     {"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"}
 )
@@ -53,19 +48,16 @@ PROTOCOL_CLAIMS = frozenset(
      "acr", "amr"}
 )  # fmt: skip
 """ID-token claims about the token or the authentication, not the person; left out of ``person``."""
-CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 ENCRYPTION_ALGORITHMS = (
     "ECDH-ES+A256KW", "ECDH-ES+A192KW", "ECDH-ES+A128KW",
     "A256GCM", "A192GCM", "A128GCM", "A256CBC-HS512", "A192CBC-HS384", "A128CBC-HS256",
 )  # fmt: skip
 """JWE algorithms accepted by default: ECDH-ES key agreement only (never RSA1_5, never PBES2, no ``dir``)."""
-OPTIONS = {
-    "issuer", "client_id", "client_auth", "client_secret_arn", "signing_key_arn", "assertion_audience",
-    "assertion_algorithm", "scopes", "id_token_algorithms", "discovery", "authorization_endpoint", "token_endpoint",
+OPTIONS = client_auth.OPTIONS | {
+    "issuer", "scopes", "id_token_algorithms", "discovery", "authorization_endpoint", "token_endpoint",
     "userinfo_endpoint", "jwks_uri", "pushed_authorization_request_endpoint", "pushed_authorization",
     "dpop", "decryption_key_arn", "encryption_algorithms", "person_claim", "authorization_params", "userinfo",
-    "revocation_endpoint", "signed_userinfo", "additional_signing_key_arns", "additional_decryption_key_arns",
-    "acr_values", "transient_retries",
+    "revocation_endpoint", "signed_userinfo", "additional_decryption_key_arns", "acr_values", "transient_retries",
 }  # fmt: skip
 MAX_TRANSIENT_RETRIES = 3
 """Singpass asks for up to three retries; more would only hold a failing login longer."""
@@ -97,15 +89,7 @@ class Endpoints:
 class OidcConfig:
     issuer: str
     """Compared exactly (no trailing-slash normalisation), as OIDC Discovery requires."""
-    client_id: str
-    client_auth: str
-    client_secret_arn: str | None
-    signing_key_arn: str | None
-    additional_signing_key_arns: tuple[str, ...]
-    """Published in the client JWKS but never used to sign: the next key before the switch to it, or the previous
-    one until the provider's JWKS cache forgets it (rotation without downtime)."""
-    assertion_audience: str
-    assertion_algorithm: SigningAlgorithm
+    client: ClientAuthConfig
     scopes: tuple[str, ...]
     id_token_algorithms: tuple[str, ...]
     authorization_params: dict[str, str]
@@ -129,6 +113,10 @@ class OidcConfig:
     transient_retries: int = 0
     """How often PAR, token and userinfo answers that the provider calls passing are retried (none by default)."""
 
+    @property
+    def client_id(self) -> str:
+        return self.client.client_id
+
 
 def create(entry: ProviderSettings, toolkit: Toolkit) -> OidcProvider:
     return OidcProvider(entry, toolkit, parse_config(entry))
@@ -142,13 +130,8 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
     extra = options.string_map("authorization_params")
     if RESERVED_PARAMETERS & set(extra):
         raise ConfigurationError(f"provider {entry.id}: authorization_params may not set protocol parameters")
-    client_auth = options.choice("client_auth", CLIENT_AUTH_METHODS, "client_secret_basic")
-    private_key_jwt = client_auth == "private_key_jwt"
     has_decryption_key = entry.options.get("decryption_key_arn") is not None
-    additional_signing = options.arns("additional_signing_key_arns", required=False, current="signing_key_arn")
     additional_decryption = options.arns("additional_decryption_key_arns", required=False, current="decryption_key_arn")
-    if additional_signing and not private_key_jwt:
-        raise ConfigurationError(f"provider {entry.id}: additional_signing_key_arns need private_key_jwt")
     if additional_decryption and not has_decryption_key:
         raise ConfigurationError(f"provider {entry.id}: additional_decryption_key_arns need decryption_key_arn")
     par = entry.options.get("pushed_authorization")
@@ -156,15 +139,7 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
     base_url(issuer, f"provider {entry.id}: 'issuer'")  # checks the scheme; the issuer itself is kept exactly
     return OidcConfig(
         issuer=issuer,
-        client_id=options.string("client_id"),
-        client_auth=client_auth,
-        client_secret_arn=None if private_key_jwt else options.arn("client_secret_arn"),
-        signing_key_arn=options.arn("signing_key_arn") if private_key_jwt else None,
-        additional_signing_key_arns=additional_signing,
-        assertion_audience=options.choice("assertion_audience", ("issuer", "token_endpoint"), "token_endpoint"),
-        assertion_algorithm=cast(
-            "SigningAlgorithm", options.choice("assertion_algorithm", ("ES256", "RS256"), "ES256")
-        ),
+        client=client_auth.parse_client_auth(options, entry.id),
         scopes=scopes,
         id_token_algorithms=options.strings("id_token_algorithms", ("RS256", "ES256", "PS256")),
         authorization_params=extra,
@@ -202,11 +177,8 @@ class OidcProvider:
         self.name = entry.name
         self._toolkit = toolkit
         self._config = config
-        self._signing_key = toolkit.key(config.signing_key_arn) if config.signing_key_arn else None
-        # The configured key first, then those being introduced or retired (published; for decryption, accepted).
-        self._published_signing_keys = (
-            [self._signing_key, *map(toolkit.key, config.additional_signing_key_arns)] if self._signing_key else []
-        )
+        self._client = ClientAuthenticator(config.client, toolkit)
+        # The configured key first, then those being introduced or retired (published and accepted).
         decryption_arns = [config.decryption_key_arn] if config.decryption_key_arn else []
         self._decryption_keys = [toolkit.key(arn) for arn in [*decryption_arns, *config.additional_decryption_key_arns]]
         self._discovered: tuple[Endpoints, float] | None = None
@@ -370,9 +342,8 @@ class OidcProvider:
         and the encryption key, each followed by the keys being introduced or retired."""
         from .. import jose
 
-        alg = self._config.assertion_algorithm
-        signing = [jose.published_jwk(key, "sig", alg) for key in self._published_signing_keys]
-        return signing + [jose.published_jwk(key, "enc", "ECDH-ES+A256KW") for key in self._decryption_keys]
+        encryption = [jose.published_jwk(key, "enc", "ECDH-ES+A256KW") for key in self._decryption_keys]
+        return self._client.published_jwks() + encryption
 
     # -- the steps --------------------------------------------------------------------------------------
 
@@ -417,33 +388,7 @@ class OidcProvider:
 
     def _client_authentication(self, endpoints: Endpoints, now: int) -> tuple[dict[str, str], dict[str, str]]:
         """The form members and headers that authenticate this client; a fresh assertion every time."""
-        from .. import jose
-
-        if self._signing_key is not None:
-            audience = self._config.issuer if self._config.assertion_audience == "issuer" else endpoints.token
-            assertion = jose.sign_client_assertion(
-                self._signing_key,
-                {
-                    "iss": self._config.client_id,
-                    "sub": self._config.client_id,
-                    "aud": audience,
-                    "iat": now,
-                    "exp": now + ASSERTION_LIFETIME_SECONDS,
-                    "jti": secrets.token_urlsafe(32),
-                },
-                self._config.assertion_algorithm,
-            )
-            form = {
-                "client_id": self._config.client_id,
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion,
-            }
-            return form, {}
-        assert self._config.client_secret_arn is not None
-        secret = self._toolkit.secrets.get(self._config.client_secret_arn)
-        if self._config.client_auth == "client_secret_basic":
-            return {}, {"Authorization": oauth.basic_authorization(self._config.client_id, secret)}
-        return {"client_id": self._config.client_id, "client_secret": secret}, {}
+        return self._client.credentials(self._config.issuer, endpoints.token, now)
 
     def _userinfo(self, url: str, access_token: str, sub: str, policy: Any, dpop_key: Any, now: int) -> dict[str, Any]:
         from .. import jose
