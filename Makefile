@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install prerequisites dev test bench screenshot lint typecheck template unit integration e2e build deploy publish-site clean
+.PHONY: install prerequisites lock dev test bench screenshot lint typecheck template unit integration e2e build deploy publish-site clean
 
 install: prerequisites $(VENV)/.installed node_modules/.installed
 
@@ -21,10 +21,40 @@ prerequisites:
 # Runs a command with its output kept in a temporary file, shown only when the command fails.
 quietly = log=$$(mktemp) && { ( $(1) ) >"$$log" 2>&1 || { cat "$$log" >&2; rm -f "$$log"; echo "  ✗ failed: $(1)" >&2; exit 1; }; } && rm -f "$$log"
 
-$(VENV)/.installed: pyproject.toml
-	@echo "[2/4] Python packages into $(VENV) (first run: a few minutes) ..."
-	@$(call quietly,$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --disable-pip-version-check --upgrade pip && $(BIN)/pip install --disable-pip-version-check -e '.[dev]')
+# The Python packages come from python.lock, as node_modules comes from package-lock.json: every package that
+# pyproject.toml's dependencies and its `dev` extra need, and pip and setuptools (the build backend) too, each pinned
+# with `==` and the sha256 of its files, for Python 3.11 on Linux x86_64 (glibc 2.28 or newer), wheels only.
+# pyproject.toml's ranges say what the code is meant to work with; the lock is the set that is tested, so a new
+# release upstream changes nothing here until the lock is upgraded on purpose. Installing needs nothing but pip.
+# A changed lock reinstalls; a package dropped from it stays in $(VENV) until `rm -rf $(VENV)`.
+LOCK := python.lock
+
+$(VENV)/.installed: pyproject.toml $(LOCK)
+	@echo "[2/4] Python packages into $(VENV) from $(LOCK) (first run: about a minute) ..."
+	@$(call quietly,$(PYTHON) -m venv $(VENV) && $(BIN)/pip install --disable-pip-version-check --require-hashes --no-deps --requirement $(LOCK) && $(BIN)/pip install --disable-pip-version-check --no-deps --no-build-isolation --editable . && $(BIN)/pip check --disable-pip-version-check)
 	@touch $@
+
+# Upgrades the locks on purpose, the one way to change them: `make lock` takes every package to its newest release
+# that pyproject.toml's ranges allow, `make lock PACKAGES="ruff mypy"` only those (and whatever they need; after adding
+# a dependency to pyproject.toml, name it there to lock it and leave the rest as they are). The Lambda layer's locks
+# (layers/gateway/*.lock, Python 3.13 on arm64, as the layer is built) keep the pins of its requirements.txt and
+# tracing-requirements.txt and upgrade only what those need. Then `make test` installs the new set and tests it;
+# commit the locks with what they needed. uv, at the version pinned here, resolves from PyPI in a throwaway virtualenv:
+# nothing else uses it.
+UV_VERSION := 0.13.9
+LAYER := layers/gateway
+BUILD_REQUIRES = $(PYTHON) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')"
+lock: COMPILE = "$$tools/bin/uv" pip compile --no-config --quiet --only-binary :all: --emit-build-options --no-strip-extras \
+	--generate-hashes --custom-compile-command 'make lock' $(if $(PACKAGES),$(addprefix --upgrade-package ,$(PACKAGES)),--upgrade)
+lock:
+	tools=$$(mktemp -d) && trap 'rm -rf "$$tools"' EXIT && $(PYTHON) -m venv "$$tools" \
+	&& "$$tools/bin/pip" install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)' \
+	&& { echo pip; $(BUILD_REQUIRES); } | $(COMPILE) pyproject.toml - --extra dev \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --output-file $(LOCK) \
+	&& $(COMPILE) $(LAYER)/requirements.txt \
+		--python-version 3.13 --python-platform aarch64-manylinux2014 --output-file $(LAYER)/requirements.lock \
+	&& $(COMPILE) $(LAYER)/tracing-requirements.txt --no-deps \
+		--python-version 3.13 --python-platform aarch64-manylinux2014 --output-file $(LAYER)/tracing-requirements.lock
 
 node_modules/.installed: package.json package-lock.json
 	@echo "[3/4] Node packages into node_modules (first run: about a minute) ..."
