@@ -1,9 +1,10 @@
-"""GET /auth/{provider}/login: start a login and redirect the browser to the provider."""
+"""GET /auth/{provider}/login: start a login (a top-level navigation only) and redirect the browser to the provider."""
 
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from singpass_gateway import web
+from singpass_gateway.errors import InvalidReturnTo
 from singpass_gateway.flows import LoginFailed, gateway
 from singpass_gateway.observability import logger, metrics, traced
 
@@ -12,10 +13,11 @@ GATEWAY = gateway()
 
 @web.guarded
 def login(request: web.Request) -> web.Response:
+    request.require_navigation()  # starting a login ends the held session: an <img> or a prefetch may not
     try:
         started = GATEWAY.begin_login(
             request.path_params.get("provider", ""),
-            request.query.get("return_to"),
+            request.query_value("return_to", InvalidReturnTo),
             request.origin,
             request.cookies.get(web.SESSION_COOKIE),
         )

@@ -1,12 +1,13 @@
 """A hostile or broken browser through the local API: tampered, guessed, oversized and malformed input gets a
-clean stable answer and costs the honest user nothing. (Replay, forgery, other browsers, open redirects, CSRF
-and CORS are in test_sgid_login.py.)"""
+clean stable answer and costs the honest user nothing; so does a login URL a page loads as an image or a script.
+(Replay, forgery, other browsers, open redirects, CSRF and CORS are in test_sgid_login.py.)"""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -17,6 +18,8 @@ from infra.sandbox.stack import Sandbox
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
+PAGE = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+"""The Fetch Metadata of a top-level navigation: a click on the login button (``Sec-Fetch-User`` added)."""
 
 
 def flip(value: str) -> str:
@@ -86,6 +89,97 @@ def test_oversized_or_hostile_return_to_is_refused(sandbox: Sandbox, browser: Br
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_return_to"}
     assert len(items(sandbox, "txn#")) == before
+
+
+@pytest.mark.parametrize(
+    "return_to",
+    [
+        "/a/../admin",  # dot segments, which the browser resolves: plain, encoded, mixed
+        "/%2e%2e/admin",
+        "/a/%2E/b",
+        "/a/.%2e/b",
+        "/a/%2E./b",
+        "/caf\u00e9",  # non-ASCII, which no Location header carries as it is
+        "/\u65e5\u672c",
+        "/a\u2028b",
+        "/a\u0085b",
+        "/%09/evil.example",  # control characters, encoded: a frontend that decodes them gets //evil.example
+        "/a%0d%0aSet-Cookie:x=y",
+        "/a%5C..%5Cb",  # an encoded backslash
+    ],
+)
+def test_a_return_to_a_browser_or_frontend_would_read_otherwise_is_refused_and_ends_nothing(
+    sandbox: Sandbox, browser: Browser, return_to: str
+) -> None:
+    browser.login()
+    before = len(items(sandbox, "txn#"))
+
+    response = browser.get("/auth/sgid/login?" + urlencode({"return_to": return_to}), PAGE)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_return_to"}
+    assert len(items(sandbox, "txn#")) == before
+    assert browser.api("/api/me").status_code == 200  # the session the browser holds did not end
+
+
+@pytest.mark.parametrize(
+    "query", ["return_to=/a&return_to=//evil.example", "return_to=/a&return_to=/b", "return_to=/a&return%5Fto=/b"]
+)
+def test_a_return_to_sent_twice_is_refused_and_ends_nothing(sandbox: Sandbox, browser: Browser, query: str) -> None:
+    """API Gateway would hand the handler the values joined with a comma (``/a,//evil.example``)."""
+    browser.login()
+    before = len(items(sandbox, "txn#"))
+
+    response = browser.get("/auth/sgid/login?" + query, PAGE)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_return_to"}
+    assert len(items(sandbox, "txn#")) == before
+    assert browser.api("/api/me").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "loaded_as",
+    [
+        {"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"},  # <img src=…/auth/sgid/login>
+        {"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"},  # <script src=…>
+        {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"},  # <iframe src=…>
+        {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"},  # fetch()
+        {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Sec-Purpose": "prefetch"},  # a prefetched link
+    ],
+)
+def test_a_login_url_loaded_as_an_image_or_script_leaves_the_session_alive(
+    sandbox: Sandbox, browser: Browser, loaded_as: dict[str, str]
+) -> None:
+    browser.login()
+    session = browser.cookies[SESSION]
+    before = len(items(sandbox, "txn#"))
+
+    response = browser.get("/auth/sgid/login?return_to=/", {"Sec-Fetch-Site": "same-origin", **loaded_as})
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "navigation_required"}
+    assert "Set-Cookie" not in response.headers
+    assert len(items(sandbox, "txn#")) == before  # nothing stored, nothing asked of the provider
+    assert browser.cookies[SESSION] == session
+    assert browser.api("/api/me").status_code == 200
+
+
+def test_a_navigation_to_the_login_still_logs_in_and_the_providers_redirect_still_finishes_it(
+    sandbox: Sandbox, browser: Browser
+) -> None:
+    browser.login()
+    held = browser.cookies[SESSION]
+
+    authorize = browser.get("/auth/sgid/login?return_to=/account", {**PAGE, "Sec-Fetch-User": "?1"})
+
+    assert authorize.status_code == 302
+    assert browser.api("/api/me").status_code == 401  # the held session ended as the login started
+    from_provider = {**PAGE, "Sec-Fetch-Site": "cross-site"}
+    callback = browser.get(provider_redirect(authorize.headers["Location"]), from_provider)
+    assert callback.headers["Location"] == f"{sandbox.url}/account"
+    assert browser.cookies[SESSION] != held
+    assert browser.api("/api/me").status_code == 200
 
 
 @pytest.mark.parametrize(

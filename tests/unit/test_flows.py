@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from singpass_gateway.errors import InvalidToken, NotAuthenticated, ProviderUnavailable, UnknownProvider
+from singpass_gateway.errors import (
+    InvalidReturnTo,
+    InvalidToken,
+    NotAuthenticated,
+    ProviderUnavailable,
+    UnknownProvider,
+)
 from singpass_gateway.flows import Gateway, LoginFailed
 from singpass_gateway.keys import KeyUnavailable
 from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
@@ -263,3 +270,35 @@ def test_a_callback_that_cannot_consume_its_login_ends_it_login_cookie_included(
     assert failure.value.location == "https://app.example/?error=service_unavailable"
     assert failure.value.consumed is True
     assert provider.callbacks == []
+
+
+@pytest.mark.parametrize("return_to", ["/a/../admin", "/%2e%2e/admin", "/caf\u00e9", "/a%0d%0ab", "/a%5Cb"])
+def test_a_return_to_outside_the_grammar_is_refused_before_anything_ends(return_to: str) -> None:
+    flow, store, provider = gateway(Identity(sub="u=1", person={}))
+    store.sessions["current"] = Session("sgid", "u=1", {}, 10_000)
+
+    with pytest.raises(InvalidReturnTo):
+        flow.begin_login("sgid", return_to, "https://x", previous_session_id="current")
+
+    assert set(store.sessions) == {"current"}
+    assert store.transactions == {}
+    assert provider.requests == []
+
+
+@pytest.mark.parametrize("stored", ["/caf\u00e9", "/a\r\nSet-Cookie: x=1", "//evil.example", "/a/../b"])
+def test_a_login_stored_with_a_return_to_outside_the_grammar_comes_back_to_the_home_page(stored: str) -> None:
+    """A transaction from before the grammar (or a table someone wrote to) still ends in a sendable redirect."""
+    for outcome, location in [
+        (Identity(sub="u=1", person={}), "https://app.example/"),
+        (ProviderUnavailable("down"), "https://app.example/?error=provider_unavailable"),
+    ]:
+        flow, store, _ = gateway(outcome)
+        state, binding = started(flow, store)
+        store.transactions[state] = replace(store.transactions[state], return_to=stored)
+
+        if isinstance(outcome, Exception):
+            with pytest.raises(LoginFailed) as failure:
+                flow.complete_login("sgid", {"state": state, "code": "c"}, binding)
+            assert failure.value.location == location
+        else:
+            assert flow.complete_login("sgid", {"state": state, "code": "c"}, binding).location == location

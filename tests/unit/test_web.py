@@ -1,13 +1,15 @@
-"""The data routes' shared guard: the Origin allow-list, the CSRF header and CORS for configured frontends."""
+"""The data routes' shared guard (the Origin allow-list, the CSRF header and CORS for configured frontends), and the
+login route's: only a top-level navigation starts a login, and a query parameter counts only when sent once."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from singpass_gateway import web
-from singpass_gateway.errors import ConfigurationError
+from singpass_gateway.errors import ConfigurationError, InvalidReturnTo, NavigationRequired
 from singpass_gateway.settings import load_settings
 
 CONFIG = load_settings(
@@ -145,3 +147,88 @@ def test_a_default_port_is_the_origin_browsers_send() -> None:
         }
     )
     assert config.allowed_origins == {"https://app.example"}
+
+
+def login_request(headers: dict[str, str] | None = None, raw_query: str = "") -> web.Request:
+    """A GET of the login route as API Gateway hands it over: repeated query parameters joined with commas."""
+    joined: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    event = {
+        "routeKey": "GET /auth/{provider}/login",
+        "rawQueryString": raw_query,
+        "queryStringParameters": joined or None,
+        "requestContext": {"http": {"method": "GET"}, "domainName": "api.example"},
+        "headers": headers or {},
+    }
+    return web.Request.from_event(event)
+
+
+def test_a_query_parameter_sent_once_is_read_as_sent() -> None:
+    request = login_request(raw_query="return_to=%2Fa%2Cb&other=1&other=2")
+
+    assert request.query_value("return_to", InvalidReturnTo) == "/a,b"
+    assert request.query_value("missing", InvalidReturnTo) is None
+
+
+@pytest.mark.parametrize(
+    "raw_query",
+    [
+        "return_to=/a&return_to=//evil.example",  # API Gateway would hand over "/a,//evil.example"
+        "return_to=/a&return%5Fto=/b",
+        "return_to&return_to=/a",
+        "return_to=&return_to=",
+    ],
+)
+def test_a_query_parameter_sent_more_than_once_is_refused(raw_query: str) -> None:
+    request = login_request(raw_query=raw_query)
+
+    with pytest.raises(InvalidReturnTo):
+        request.query_value("return_to", InvalidReturnTo)
+
+
+NAVIGATION = {"sec-fetch-mode": "navigate", "sec-fetch-dest": "document"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # a browser without Fetch Metadata, or no browser at all
+        NAVIGATION,
+        {**NAVIGATION, "sec-fetch-site": "cross-site"},  # a link from another site (which sends no session cookie)
+        {**NAVIGATION, "sec-fetch-site": "same-origin", "sec-fetch-user": "?1"},
+        {**NAVIGATION, "sec-fetch-site": "none"},  # typed into the address bar, or a bookmark
+        {**NAVIGATION, "sec-fetch-site": "same-site"},  # a script's location.assign, no user activation
+        {"Sec-Fetch-Mode": "Navigate", "Sec-Fetch-Dest": "Document"},
+    ],
+)
+def test_a_top_level_navigation_may_start_a_login(headers: dict[str, str]) -> None:
+    login_request(headers).require_navigation()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-mode": "no-cors", "sec-fetch-dest": "image", "sec-fetch-site": "same-site"},  # <img>
+        {"sec-fetch-mode": "no-cors", "sec-fetch-dest": "script", "sec-fetch-site": "same-origin"},  # <script>
+        {"sec-fetch-mode": "no-cors", "sec-fetch-dest": "style"},  # <link rel=stylesheet>
+        {"sec-fetch-mode": "navigate", "sec-fetch-dest": "iframe"},  # a frame
+        {"sec-fetch-mode": "navigate", "sec-fetch-dest": "object"},  # <object>
+        {"sec-fetch-mode": "cors", "sec-fetch-dest": "empty"},  # fetch()
+        {"sec-fetch-mode": "same-origin", "sec-fetch-dest": "empty"},
+        {"sec-fetch-mode": "no-cors", "sec-fetch-dest": "empty", "sec-purpose": "prefetch"},  # <link rel=prefetch>
+        {**NAVIGATION, "sec-purpose": "prefetch"},  # speculation rules: a prefetch on hover
+        {**NAVIGATION, "sec-purpose": "prefetch;prerender"},
+        {**NAVIGATION, "purpose": "prefetch"},  # older Chromium's prefetch
+        {"x-moz": "prefetch"},  # older Firefox's
+        {"x-purpose": "preview"},  # Safari's Top Sites preview
+        {"sec-fetch-dest": "image"},  # one header alone still says what the request is
+        {"sec-fetch-mode": "no-cors"},
+        {"sec-fetch-mode": "websocket", "sec-fetch-dest": "websocket"},
+    ],
+)
+def test_a_request_a_browser_marks_as_no_navigation_is_refused(headers: dict[str, str]) -> None:
+    with pytest.raises(NavigationRequired) as refused:
+        login_request(headers).require_navigation()
+
+    assert (refused.value.code, refused.value.status) == ("navigation_required", 403)

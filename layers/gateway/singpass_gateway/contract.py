@@ -26,6 +26,7 @@ from .errors import (
     InvalidRequest,
     InvalidReturnTo,
     LoginError,
+    NavigationRequired,
     NotAuthenticated,
     ServiceUnavailable,
     UnknownProvider,
@@ -147,7 +148,7 @@ ROUTES: dict[str, Route] = {
                 LOGIN_COOKIE_SET,
             )
         },
-        errors=(UnknownProvider, InvalidReturnTo),
+        errors=(UnknownProvider, InvalidReturnTo, NavigationRequired),
         redirect_errors=(*login_errors(), ServiceUnavailable),
     ),
     "GET /auth/{provider}/callback": Route(

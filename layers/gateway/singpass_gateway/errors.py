@@ -51,6 +51,15 @@ class CsrfRejected(GatewayError):
     status = 403
 
 
+class NavigationRequired(GatewayError):
+    """The browser said (Fetch Metadata) that the login URL was loaded as something other than a page, e.g. an
+    ``<img>``, a script, a frame or a prefetch: starting a login ends the browser's session, so only a top-level
+    navigation may start one."""
+
+    code = "navigation_required"
+    status = 403
+
+
 class ServiceUnavailable(GatewayError):
     """An AWS service the gateway stands on (DynamoDB, KMS, Secrets Manager) failed or throttled: nobody's
     mistake, and the request can be tried again later. One code for all of them: which one is for the logs."""

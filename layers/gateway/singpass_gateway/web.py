@@ -1,4 +1,5 @@
-"""API Gateway HTTP API (payload 2.0) events in, responses out: parsing, cookies, CSRF, error bodies.
+"""API Gateway HTTP API (payload 2.0) events in, responses out: parsing, cookies, CSRF, Fetch Metadata, error
+bodies.
 
 Handlers use this module to stay thin; nothing here knows about providers or protocols.
 """
@@ -7,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
-from .errors import CsrfRejected, GatewayError
+from .errors import CsrfRejected, GatewayError, InvalidRequest, NavigationRequired
 from .observability import log_unexpected, logger
 from .settings import Settings
 
@@ -27,6 +30,12 @@ PREFLIGHT_MAX_AGE_SECONDS = 600
 """How long a browser may reuse a CORS preflight answer (Chromium caps it at 7200)."""
 CORS_METHODS = frozenset({"GET", "POST"})
 CORS_REQUEST_HEADERS = frozenset({CSRF_HEADER, "content-type"})
+NAVIGATION = {"sec-fetch-mode": "navigate", "sec-fetch-dest": "document"}
+"""The Fetch Metadata of a top-level navigation (a link, a typed URL, ``location.assign``, a redirect); an
+``<img>``, a script, a frame, ``fetch`` or a prefetch says otherwise."""
+PREFETCH_HEADERS = ("sec-purpose", "purpose", "x-purpose", "x-moz")
+"""Where browsers mark a prefetch, prerender or preview (``prefetch``, ``preview``): it may look like a navigation,
+but nobody clicked."""
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -48,6 +57,9 @@ class Request:
     headers: Mapping[str, str]
     cookies: Mapping[str, str]
     origin: str
+    repeated: frozenset[str] = frozenset()
+    """Query parameters sent more than once: API Gateway hands over their values joined with commas, a value
+    no browser sent (``?return_to=/a&return_to=//evil`` arrives as ``/a,//evil``)."""
 
     @classmethod
     def from_event(cls, event: Event) -> Request:
@@ -60,11 +72,42 @@ class Request:
             headers={name.lower(): value for name, value in (event.get("headers") or {}).items()},
             cookies=_cookies(event.get("cookies") or ()),
             origin=f"https://{context.get('domainName', '')}",
+            repeated=_repeated(str(event.get("rawQueryString") or "")),
         )
+
+    def query_value(self, name: str, refusal: type[GatewayError] = InvalidRequest) -> str | None:
+        """The query parameter ``name`` as the browser sent it (None without it); sent more than once, it is
+        refused with ``refusal``: which of its values was meant, or whether the commas are its own, is a guess."""
+        if name in self.repeated:
+            raise refusal(f"query parameter {name!r} sent more than once")
+        return self.query.get(name)
 
     def require_csrf_header(self) -> None:
         if self.headers.get(CSRF_HEADER) != "1":
             raise CsrfRejected(f"missing {CSRF_HEADER} header")
+
+    def require_navigation(self) -> None:
+        """Refuse a request the browser marks (Fetch Metadata) as anything but a top-level navigation to a page:
+        ``Sec-Fetch-Mode`` and ``Sec-Fetch-Dest``, each where sent, must be ``navigate`` and ``document``, and it
+        must not be a prefetch, prerender or preview (``Sec-Purpose`` and its older forms). A request without
+        them (a browser from before Fetch Metadata, or no browser) passes. Where the navigation comes from
+        (``Sec-Fetch-Site``) and whether a person's gesture caused it (``Sec-Fetch-User``) do not matter: a link
+        from another site, or a script's ``location.assign``, is a fine way to start a login; and a cross-site
+        request carries no session (SameSite=Strict) for a login to end."""
+        for header, wanted in NAVIGATION.items():
+            sent = self.headers.get(header)
+            if sent is not None and sent.strip().lower() != wanted:
+                raise NavigationRequired(f"{header}: {sent[:40]!r}")
+        for header in PREFETCH_HEADERS:
+            purpose = self.headers.get(header, "").lower()
+            if "prefetch" in purpose or "preview" in purpose:
+                raise NavigationRequired(f"{header}: {purpose[:40]!r}")
+
+
+def _repeated(raw_query: str) -> frozenset[str]:
+    """The names the raw query string holds more than once (``queryStringParameters`` cannot tell)."""
+    counts = Counter(name for name, _ in parse_qsl(raw_query, keep_blank_values=True))
+    return frozenset(name for name, count in counts.items() if count > 1)
 
 
 def _cookies(pairs: Sequence[str]) -> dict[str, str]:
