@@ -30,6 +30,8 @@ export const ERROR_MESSAGES = Object.freeze({
   insufficient_assurance:
     "This service needs a stronger login than the one used (for example with the Singpass app). Please log in again.",
   invalid_token: "We could not verify the identity the login provider returned. Please try again.",
+  person_data_too_large:
+    "Your details from the login provider are more than this service can keep, so the login failed. Please contact us.",
   invalid_request: "The request was malformed. Please start again from this page.",
   invalid_return_to: "This login was asked to return somewhere outside this site, so it was stopped.",
   unknown_provider: "That login option is not available. Please choose another.",

@@ -1,13 +1,16 @@
 // A MyInfo v4 emulator: authorization server and person API on loopback, enforcing what the real service does
 // (see shared protocols.md §1.2 and the official connector myinfo-connector-v4-nodejs). MockPass has no MyInfo v4.
 // Personas are MockPass's (static/myinfo/v3.json; the v4 person schema is the same); a persona's `uuid` is `sub`.
+// MYINFO_V4_EXTRA_PERSONAS adds more (infra/sandbox/personas.py's large people): loginable only from the picker.
 // Started by infra/sandbox/myinfo_v4.py.
 //
 // Environment:
 //   MYINFO_V4_PORT               port to listen on (127.0.0.1 only)
 //   MYINFO_V4_CLIENTS            JSON list of clients: {client_id, redirect_uris: [..], jwks_uri,
 //                                scopes?: [..] (default: every persona attribute), purpose_ids?: [..] (default: any)}
-//   MYINFO_V4_SHOW_LOGIN_PAGE    "true": a persona picker (allow/deny) at authorize; else MYINFO_V4_PERSONA at once
+//   MYINFO_V4_SHOW_LOGIN_PAGE    "true": a persona picker (allow/deny) at authorize; else MYINFO_V4_PERSONA at once,
+//                                unless the authorize request carries `X-Show-Login-Page: true` (as MockPass's do)
+//   MYINFO_V4_EXTRA_PERSONAS     path of a JSON file {NRIC: persona} of personas besides MockPass's (optional)
 //   MYINFO_V4_PERSONA            NRIC of the persona logged in without the picker (default S9812381D)
 //   MYINFO_V4_PUBLIC_URL         base URL clients call (token `aud`, DPoP `htu`, token `iss`);
 //                                default http://127.0.0.1:<port>. Never taken from the Host header.
@@ -60,14 +63,20 @@
 //     Errors: {code, message} (MyInfo's shape); 401s also carry WWW-Authenticate: DPoP error=...
 //   any other path 404, wrong method 405, unexpected failure 500 JSON; bad input never stops the server.
 import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import * as jose from 'jose'
 
 const require = createRequire(import.meta.url)
-const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
+const mockpassPersonas = require('@opengovsg/mockpass/static/myinfo/v3.json').personas
+const extraPersonas = process.env.MYINFO_V4_EXTRA_PERSONAS
+  ? JSON.parse(readFileSync(process.env.MYINFO_V4_EXTRA_PERSONAS, 'utf8'))
+  : {}
+const personas = { ...mockpassPersonas, ...extraPersonas }
 
-const ATTRIBUTES = [...new Set(Object.values(personas).flatMap((persona) => Object.keys(persona)))]
+// What a client may ask for by default: MockPass's attributes (the extra personas use no others).
+const ATTRIBUTES = [...new Set(Object.values(mockpassPersonas).flatMap((persona) => Object.keys(persona)))]
 const TOKEN_PATH = '/com/v4/token'
 const PERSON_PREFIX = '/com/v4/person/'
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -304,7 +313,7 @@ function authorize(request) {
     return redirect(back, { error: 'invalid_scope', error_description: 'a requested scope is not allowed for this client' })
   }
   const pending = { clientId: client.client_id, ...back, codeChallenge: params.code_challenge, scopes, purposeId: params.purpose_id }
-  if (!settings.showLoginPage) return issueCode(pending, settings.persona)
+  if (!settings.showLoginPage && request.headers['x-show-login-page'] !== 'true') return issueCode(pending, settings.persona)
   const loginId = randomId()
   logins.put(loginId, pending, now() + LOGIN_TTL)
   return { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }, body: loginPage(loginId, pending) }

@@ -4,6 +4,9 @@ Endpoints under the yielded base URL: ``/com/v4/authorize``, ``/com/v4/token``, 
 authorise JWKS ``/.well-known/keys.json`` (access tokens) and the MyInfo JWKS ``/myinfo/.well-known/keys.json``
 (person data). Each client is ``{client_id, redirect_uris, jwks_uri}`` plus optional ``scopes`` and
 ``purpose_ids``; its JWKS must publish an ES256 ``sig`` key (with a kid) and a P-256 ``enc`` key.
+
+Besides MockPass's personas it serves :func:`.personas.large_personas` (people with far more data than MockPass's),
+whom a test logs in as through the picker (``X-Show-Login-Page: true`` on the authorize request).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .personas import large_personas
 from .stack import ROOT, _process, _wait_for_port
 
 EMULATOR = ROOT / "infra" / "sandbox" / "myinfo_v4.mjs"
@@ -49,7 +54,11 @@ def run_myinfo_v4(
         "MYINFO_V4_TOKEN_TTL_SECONDS": str(token_ttl_seconds),
     }
     log_path = log_dir / "myinfo_v4.log"
-    with _process(["node", str(EMULATOR)], log_path, env=env, cwd=ROOT) as process:
-        # It fails at once if the emulator exits (e.g. refusing its configuration: see its log).
-        _wait_for_port(port, "the MyInfo v4 emulator", process=process)
-        yield base_url
+    with tempfile.TemporaryDirectory(prefix="myinfo-v4-") as workdir:
+        extra = Path(workdir) / "personas.json"
+        extra.write_text(json.dumps(large_personas()))
+        env["MYINFO_V4_EXTRA_PERSONAS"] = str(extra)
+        with _process(["node", str(EMULATOR)], log_path, env=env, cwd=ROOT) as process:
+            # It fails at once if the emulator exits (e.g. refusing its configuration: see its log).
+            _wait_for_port(port, "the MyInfo v4 emulator", process=process)
+            yield base_url

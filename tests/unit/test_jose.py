@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -12,12 +13,23 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwe
-from joserfc.jwk import OctKey, RSAKey
+from joserfc.jwk import ECKey, OctKey, RSAKey
 from singpass_gateway.errors import InvalidToken
-from singpass_gateway.jose import IdTokenPolicy, JwksCache, decrypt_with_private_key, verify_id_token
+from singpass_gateway.jose import (
+    MAX_DOCUMENT_BYTES,
+    MAX_TOKEN_BYTES,
+    REPLICATED_CLAIMS,
+    IdTokenPolicy,
+    JwksCache,
+    decrypt_nested_jws,
+    decrypt_with_private_key,
+    verify_id_token,
+)
+from singpass_gateway.jose.jwe import SIZED_PARTS
+from singpass_gateway.keys.pem import PemKey
 
-from tests.unit.fakes import FakeHttp, json_response
-from tests.unit.upstream import public_jwk
+from tests.unit.fakes import FakeHttp, FakeSecrets, json_response, pem
+from tests.unit.upstream import KEYS, public_jwk
 
 JWKS_URL = "https://idp.example/jwks"
 POLICY = IdTokenPolicy(issuer="https://idp.example/v2", client_id="client-1", jwks_url=JWKS_URL, algorithms=("RS256",))
@@ -268,3 +280,101 @@ def test_symmetric_jwe_uses_only_allowed_algorithms() -> None:
     assert decrypt_with_symmetric_jwk(token, block.as_dict(private=True), ("dir", "A256GCM")) == b"TAN HENG HUAT"
     with pytest.raises(InvalidToken):
         decrypt_with_symmetric_jwk(token, block.as_dict(private=True), ("A256KW", "A256GCM"))
+
+
+# -- size limits: the caller's, never joserfc's own defaults ------------------------------------------------------
+
+RSA_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:rsa"
+EC_ARN = "arn:aws:secretsmanager:ap-southeast-1:1:secret:ec"
+PEM_SECRETS = FakeSecrets({RSA_ARN: pem(KEYS.client_rsa), EC_ARN: pem(KEYS.client_ec_decryption)})
+RSA_KEY = PemKey(RSA_ARN, PEM_SECRETS)  # type: ignore[arg-type]
+EC_KEY = PemKey(EC_ARN, PEM_SECRETS)  # type: ignore[arg-type]
+"""The gateway's decryption keys, through the PEM backend."""
+SIZE_LIMITED = [
+    pytest.param("RSA-OAEP", MAX_DOCUMENT_BYTES, id="myinfo-v3-person"),
+    pytest.param("ECDH-ES+A256KW", MAX_DOCUMENT_BYTES, id="myinfo-v4-person-and-singpass-userinfo"),
+    pytest.param("ECDH-ES+A256KW", 4 * MAX_TOKEN_BYTES, id="id-token"),
+]
+"""Each JWE path with the limit its caller passes: the person document's 1 MiB, an ID token's 64 KiB."""
+
+
+def jwe_of_length(length: int, alg: str, extra_header: dict[str, Any] | None = None) -> str:
+    """A compact JWE to the gateway's key of exactly ``length`` characters, around a JWS-shaped plaintext: the
+    plaintext's length sets the ciphertext's, and an ``iss`` of 0 to 3 characters makes up what base64 cannot."""
+    recipient = RSAKey.import_key(KEYS.client_rsa.public_key()) if alg == "RSA-OAEP" else None
+    key = recipient or ECKey.import_key(KEYS.client_ec_decryption.public_key())
+    registry = jwe.JWERegistry(header_registry=REPLICATED_CLAIMS, algorithms=[alg, "A256GCM"])
+    registry.max_protected_header_length = 64 * 1024  # joserfc checks its own caps when encrypting, too
+
+    def encrypted(size: int, pad: int) -> str:
+        header = {"alg": alg, "enc": "A256GCM", "iss": "i" * pad, **(extra_header or {})}
+        plaintext = b"h." + b"p" * (size - 4) + b".s"
+        return jwe.encrypt_compact(header, plaintext, key, registry=registry)
+
+    for pad in range(4):
+        fixed = len(encrypted(4, pad)) - len(base64.urlsafe_b64encode(b"p" * 4).rstrip(b"="))
+        room = length - fixed  # the ciphertext's base64 length: 4k, 4k+2 or 4k+3 characters, never 4k+1
+        if room % 4 != 1:
+            token = encrypted(room // 4 * 3 + max(0, room % 4 - 1), pad)
+            assert len(token) == length
+            return token
+    raise AssertionError("no header padding fits")
+
+
+def decrypt(token: str, alg: str, limit: int) -> str:
+    """Through the entry point the JWE's path uses, with its caller's limit."""
+    if alg == "RSA-OAEP":
+        return decrypt_with_private_key(token, RSA_KEY, (alg, "A256GCM"), limit).decode()
+    return decrypt_nested_jws(token, EC_KEY, (alg, "A256GCM"), limit)
+
+
+@pytest.mark.parametrize(("alg", "limit"), SIZE_LIMITED)
+def test_a_jwe_of_exactly_the_callers_limit_decrypts(alg: str, limit: int) -> None:
+    token = jwe_of_length(limit, alg)
+
+    plaintext = decrypt(token, alg, limit)
+
+    assert plaintext.startswith("h.pp")
+    assert plaintext.endswith("p.s")
+    assert len(plaintext) > (limit - 1024) * 3 // 4  # nearly all of it is the payload
+
+
+@pytest.mark.parametrize(("alg", "limit"), SIZE_LIMITED)
+def test_a_jwe_one_character_over_the_callers_limit_is_refused_before_it_is_decrypted(alg: str, limit: int) -> None:
+    token = jwe_of_length(limit + 1, alg)
+
+    with pytest.raises(InvalidToken, match=f"acceptable size.*{limit}"):
+        decrypt(token, alg, limit)
+
+
+@pytest.mark.parametrize(("alg", "limit"), SIZE_LIMITED)
+def test_a_protected_header_over_joserfcs_default_is_held_to_the_callers_limit_only(alg: str, limit: int) -> None:
+    """joserfc's 1 KiB header cap is not the gateway's: a header (replicated claims) of 2 KiB decrypts too."""
+    audiences = [f"https://service-{number}.example/client" for number in range(50)]
+
+    token = jwe_of_length(limit, alg, {"aud": audiences})
+
+    assert len(token.split(".")[0]) > 2048
+    assert decrypt(token, alg, limit).startswith("h.pp")
+
+
+def test_joserfcs_size_caps_are_all_accounted_for() -> None:
+    """A joserfc upgrade that adds a cap must be looked at: it could refuse large person data again."""
+    caps = {name for name in vars(jwe.JWERegistry) if name.startswith("max_")}
+    fixed_by_the_algorithms = {"max_encrypted_key_length", "max_initialization_vector_length", "max_auth_tag_length"}
+    json_serialization_only = {"max_aad_length", "max_recipients"}
+
+    assert caps == set(SIZED_PARTS) | fixed_by_the_algorithms | json_serialization_only
+
+
+def test_an_encrypted_key_larger_than_any_rsa_key_wraps_is_refused_before_the_key_is_asked(
+    client_key: rsa.RSAPrivateKey,
+) -> None:
+    """The encrypted key keeps joserfc's 1 KiB cap: a provider cannot make the gateway send KMS a megabyte."""
+    key = LocalKey(client_key)
+    parts = encrypt_to(client_key, b"x", "RSA-OAEP").split(".")
+    parts[1] = "A" * 2000
+
+    with pytest.raises(InvalidToken, match="ExceededSizeError"):
+        decrypt_with_private_key(".".join(parts), key, ("RSA-OAEP", "A256GCM"), MAX_DOCUMENT_BYTES)  # type: ignore[arg-type]
+    assert key.calls == 0

@@ -156,6 +156,14 @@ class InvalidToken(LoginError):
     code = "invalid_token"
 
 
+class PersonDataTooLarge(LoginError):
+    """The person's data arrived within every limit (a person document of up to 1 MiB) but is too large to keep:
+    even compressed, the session would not fit one DynamoDB item (400 KB). Refused before DynamoDB is asked, at
+    login (no session) and at a refresh (the session keeps its earlier data). Retrying cannot help."""
+
+    code = "person_data_too_large"
+
+
 class RefreshRejected(GatewayError):
     """The provider no longer honours the refresh token (``invalid_grant``): the session must end."""
 

@@ -5,23 +5,43 @@ replay them). Everything secret or personal in an item is sealed under a key der
 (:func:`singpass_gateway.sealing.seal_for`); what stays readable is what conditions and TTL need: the provider
 id, digests and timestamps. Expiry is part of every read and consume condition; TTL reaping only tidies up,
 hours or days later.
+
+A session's data is one item, which DynamoDB caps at 400 KB, and a person's MyInfo data can be several hundred KB
+of JSON: it is sealed zlib-compressed (MyInfo's JSON, its keys, months and employers repeated, shrinks tenfold or
+more), and data that still would not fit is refused before DynamoDB is asked (:func:`_sealed_session`).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
-from .errors import GatewayError, InvalidState, LoginExpired, ServiceUnavailable
+from .errors import GatewayError, InvalidState, LoginExpired, PersonDataTooLarge, ServiceUnavailable
 from .observability import logger
 from .sealing import Purpose, SealBroken, open_for, seal_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+
+MAX_SEALED_SESSION_BYTES = 384 * 1024
+"""The most a session's sealed data may take. DynamoDB refuses an item over 400 KB (409,600 bytes, attribute
+names and values together); the rest of a session item (its key, provider, three timestamps, a refresh lease and
+the KMS-sealed grant, whose plaintext KMS caps at 4 KiB) stays well within the 16 KiB left."""
+MAX_SESSION_JSON_BYTES = 4 * 1024 * 1024
+"""The most a session's data may take as JSON, and so the most a sealed session inflates to when it is opened:
+four times the largest person document the gateway reads (1 MiB, ``jose.MAX_DOCUMENT_BYTES``)."""
+COMPRESSED = "zlib"
+"""The one member of a session sealed compressed: its JSON, zlib-compressed, in base64. A session sealed before
+compression has none (its members are ``sub``, ``person``...) and opens as it was sealed."""
 
 
 class StoreUnavailable(ServiceUnavailable):
@@ -257,11 +277,64 @@ def _seal_session(session_id: str, session: Session) -> bytes:
         "organisation": session.organisation,
         "access": session.access,
     }
-    return seal_for(session_id, "session", _session_key(session_id), secret)
+    return _sealed_session(session_id, session.provider_id, secret)
+
+
+def _sealed_session(session_id: str, provider_id: str, secret: Mapping[str, Any]) -> bytes:
+    """A session's data, compressed and sealed, within :data:`MAX_SEALED_SESSION_BYTES`.
+
+    At the limit: data that does not fit even compressed (hardly any real person's does: it must be both several
+    hundred KB and nearly incompressible) is refused here, before DynamoDB is asked, as PersonDataTooLarge
+    (``person_data_too_large``), with a log line giving its sizes. A login then stores no session; a refresh leaves
+    the stored session with its earlier data (its rotated refresh token is lost, so the next refresh ends it).
+    Left to DynamoDB, the item would be refused with a ValidationException, an opaque ``service_unavailable``.
+    """
+    plaintext = json.dumps(secret, separators=(",", ":")).encode()
+    packed = base64.b64encode(zlib.compress(plaintext)).decode("ascii")
+    sealed = seal_for(session_id, "session", _session_key(session_id), {COMPRESSED: packed})
+    if len(plaintext) <= MAX_SESSION_JSON_BYTES and len(sealed) <= MAX_SEALED_SESSION_BYTES:
+        return sealed
+    logger.warning(
+        "session too large to store",
+        extra={
+            "provider": provider_id,
+            "json_bytes": len(plaintext),
+            "sealed_bytes": len(sealed),
+            "limit_bytes": MAX_SEALED_SESSION_BYTES,
+        },
+    )
+    raise PersonDataTooLarge(
+        f"the session's data seals to {len(sealed)} bytes ({len(plaintext)} of JSON), over the limit of "
+        f"{MAX_SEALED_SESSION_BYTES} bytes (JSON: {MAX_SESSION_JSON_BYTES}) that keeps an item within DynamoDB's 400 KB"
+    )
+
+
+def _opened_session(session_id: str, item: dict[str, Any]) -> dict[str, Any] | None:
+    """A session item's data, sealed compressed or (before compression) not; None (logged) when it does not open."""
+    secret = _open(session_id, "session", _session_key(session_id), item)
+    if secret is None or COMPRESSED not in secret:
+        return secret
+    try:
+        data = json.loads(_inflated(base64.b64decode(secret[COMPRESSED], validate=True)))
+    except (ValueError, TypeError, zlib.error, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        logger.warning("stored item did not open", extra={"item_kind": "session"})
+        return None
+    return data
+
+
+def _inflated(compressed: bytes) -> bytes:
+    """zlib data inflated, up to :data:`MAX_SESSION_JSON_BYTES` (ValueError beyond that, or when cut short)."""
+    inflater = zlib.decompressobj()
+    data = inflater.decompress(compressed, MAX_SESSION_JSON_BYTES + 1)
+    if len(data) > MAX_SESSION_JSON_BYTES or not inflater.eof:
+        raise ValueError("a compressed session over its bound, or cut short")
+    return data
 
 
 def _session(session_id: str, item: dict[str, Any]) -> Session | None:
-    secret = _open(session_id, "session", _session_key(session_id), item)
+    secret = _opened_session(session_id, item)
     if secret is None:
         return None
     return Session(

@@ -37,11 +37,12 @@ from .jwe import (
 )
 from .jwks import JwksCache, JwksKey
 from .jws import verify_id_token, verify_signed_jwt, verify_with_jwks, verify_with_public_keys
-from .limits import MAX_DOCUMENT_BYTES, MAX_JWKS_KEYS, MAX_TOKEN_BYTES
+from .limits import MAX_DOCUMENT_BYTES, MAX_ENCRYPTED_TOKEN_BYTES, MAX_JWKS_KEYS, MAX_TOKEN_BYTES
 
 __all__ = [
     "CLOCK_SKEW_SECONDS",
     "MAX_DOCUMENT_BYTES",
+    "MAX_ENCRYPTED_TOKEN_BYTES",
     "MAX_ID_TOKEN_AGE_SECONDS",
     "MAX_JWKS_KEYS",
     "MAX_TOKEN_BYTES",

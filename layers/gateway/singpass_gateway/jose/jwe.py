@@ -3,6 +3,16 @@
 The gateway's keys are chosen by the ``kid`` a JWE names and reached through the :mod:`.delegated` adapters;
 the caller's algorithm list goes to joserfc as an exact allow-list, and unknown header members are refused
 except the payload claims providers replicate into the header.
+
+Size: each entry point takes the caller's limit on the whole compact JWE (:mod:`.limits`: 1 MiB for a person
+document, 64 KiB for an ID token), checked before anything is parsed, and the only limit on what grows with the
+data. joserfc's own caps on the parts (1 KiB of protected header, 64 KiB of ciphertext: about 48 KB of person
+JSON) would otherwise refuse a person with a long CPF history as an ``ExceededSizeError`` (:data:`SIZED_PARTS`).
+
+At the limit: a JWE over the caller's limit is refused as ``invalid_token``, as is any token that fails one of the
+gateway's checks; the reason, for the log, gives its size and the limit. A person document over 1 MiB never gets
+this far in practice: the HTTP client reads no answer over that and refuses it as ``provider_unavailable``.
+Compressed JWEs (``zip``) are refused: no caller allows ``DEF``, so nothing is ever decompressed.
 """
 
 from __future__ import annotations
@@ -20,11 +30,19 @@ from joserfc.registry import HeaderParameter
 from ..keys import DecryptionFailed, PrivateKey
 from ._errors import reject
 from .delegated import DelegatedEcJwk, DelegatedEcKey, DelegatedRsaJwk, DelegatedRsaKey
-from .limits import MAX_TOKEN_BYTES
+from .limits import MAX_ENCRYPTED_TOKEN_BYTES
+
+SIZED_PARTS = ("max_protected_header_length", "max_ciphertext_length")
+"""joserfc's caps on the parts of a compact JWE that grow with what a provider sends, each raised to the caller's
+limit on the whole: the ciphertext (the person data) and the protected header (replicated claims, the ECDH-ES
+``epk``). The parts whose size the algorithms fix keep joserfc's caps, which no valid JWE comes near: the
+encrypted key (1 KiB: an RSA-4096-wrapped key is 683 characters, and nothing larger must reach KMS's Decrypt),
+the initialization vector and the tag (64 characters). joserfc's cap on the whole is the sum of the parts' caps,
+so it cannot bind first either."""
 
 
 def decrypt_with_private_key(
-    token: str, key: PrivateKey, algorithms: Collection[str], max_bytes: int = 4 * MAX_TOKEN_BYTES
+    token: str, key: PrivateKey, algorithms: Collection[str], max_bytes: int = MAX_ENCRYPTED_TOKEN_BYTES
 ) -> bytes:
     """Decrypt a compact JWE whose content key is wrapped to one of the gateway's RSA keys (KMS or PEM)."""
     delegated = DelegatedRsaKey(key)
@@ -32,7 +50,7 @@ def decrypt_with_private_key(
 
 
 def decrypt_nested_jws(
-    token: str, key: PrivateKey, algorithms: Collection[str], max_bytes: int = 4 * MAX_TOKEN_BYTES
+    token: str, key: PrivateKey, algorithms: Collection[str], max_bytes: int = MAX_ENCRYPTED_TOKEN_BYTES
 ) -> str:
     """Decrypt a compact JWE (ECDH-ES through the key interface) that must wrap a compact JWS; the JWS."""
     delegated = DelegatedEcKey(key)
@@ -66,13 +84,15 @@ def decryption_key_for(token: str, keys: Sequence[PrivateKey]) -> PrivateKey:
     return candidates[0]
 
 
-def decrypt_with_symmetric_jwk(token: str, jwk: Mapping[str, Any], algorithms: Collection[str]) -> bytes:
+def decrypt_with_symmetric_jwk(
+    token: str, jwk: Mapping[str, Any], algorithms: Collection[str], max_bytes: int = MAX_ENCRYPTED_TOKEN_BYTES
+) -> bytes:
     """Decrypt a compact JWE with a symmetric JWK that an earlier decryption revealed (sgID's block key)."""
     try:
         key = OctKey.import_key(dict(jwk))
     except (JoseError, ValueError, TypeError):
         reject("symmetric key is not a valid JWK")
-    return _decrypt(token, key, algorithms)
+    return _decrypt(token, key, algorithms, max_bytes)
 
 
 def parse_json_object(data: bytes | str, what: str) -> dict[str, Any]:
@@ -100,14 +120,28 @@ REPLICATED_CLAIMS = {
 
 
 def _decrypt(
-    token: str, key: RSAKey | OctKey | ECKey, algorithms: Collection[str], max_bytes: int = 4 * MAX_TOKEN_BYTES
+    token: str, key: RSAKey | OctKey | ECKey, algorithms: Collection[str], max_bytes: int = MAX_ENCRYPTED_TOKEN_BYTES
 ) -> bytes:
-    if not isinstance(token, str) or len(token) > max_bytes or token.count(".") != 4:
-        reject("not a compact JWE of acceptable size")
-    registry = jwe.JWERegistry(header_registry=REPLICATED_CLAIMS, algorithms=list(algorithms))
+    """The plaintext of a compact JWE of at most ``max_bytes`` characters, or InvalidToken."""
+    if not isinstance(token, str):
+        reject("not a compact JWE")
+    if len(token) > max_bytes:
+        reject(f"JWE over the acceptable size ({len(token)} > {max_bytes} bytes)")
+    if token.count(".") != 4:
+        reject("not a compact JWE")
+    registry = _registry(algorithms, max_bytes)
     try:
         return jwe.decrypt_compact(token, key, registry=registry).plaintext or b""
     except DecryptionFailed:
         reject("content key did not decrypt")
-    except (JoseError, ValueError, TypeError, KeyError) as error:
+    except (JoseError, ValueError, TypeError, KeyError, RecursionError) as error:  # Recursion: a deeply nested header
         reject(f"JWE rejected: {type(error).__name__}")
+
+
+def _registry(algorithms: Collection[str], max_bytes: int) -> jwe.JWERegistry:
+    """joserfc's registry for one JWE: the caller's algorithms as an exact allow-list, the replicated claims as
+    the only extra header members, and the caller's size limit in place of joserfc's (see :data:`SIZED_PARTS`)."""
+    registry = jwe.JWERegistry(header_registry=REPLICATED_CLAIMS, algorithms=list(algorithms))
+    for part in SIZED_PARTS:
+        setattr(registry, part, max_bytes)
+    return registry
