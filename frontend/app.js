@@ -311,6 +311,7 @@ function renderProfile(session, providerNames) {
   ui.detailsEmpty.hidden = rows.length !== 0;
 
   renderEntity(session);
+  renderAccess(session);
   ui.providerId.textContent = session.provider;
   const { acr, amr } = session.authentication ?? {};
   ui.authentication.textContent =
@@ -354,6 +355,42 @@ function authorisationText(item) {
   if (item.third_party) parts.push("third-party");
   if (Array.isArray(item.missing) && item.missing.length) parts.push(`not set: ${item.missing.join(", ")}`);
   return parts.join(", ");
+}
+
+/** The section for what a plain OAuth 2.0 login's access token grants, after the entity's; index.html has no place
+ * for it, so it is built here, as DOM nodes like the rest. */
+function accessSection() {
+  const scopes = el("dd");
+  const permissions = el("dd");
+  scopes.id = "access-scopes";
+  permissions.id = "access-permissions";
+  const rows = el("dl", "details");
+  for (const [text, dd] of [["Scopes", scopes], ["Permissions", permissions]]) {
+    const row = el("div", "detail", el("dt", "", text));
+    row.append(dd);
+    rows.append(row);
+  }
+  const section = el("div", "", el("h3", "section-title", "Access granted"));
+  section.id = "access";
+  section.hidden = true;
+  section.append(rows);
+  ui.entity.after(section);
+  return { section, scopes, permissions };
+}
+
+const access = accessSection();
+
+/** The scopes and permissions an OAuth 2.0 provider's access token grants (other logins have no `access`). */
+function renderAccess(session) {
+  const granted = session.access && typeof session.access === "object" ? session.access : null;
+  access.section.hidden = !granted;
+  if (!granted) return;
+  const grants = (value) => {
+    const texts = Array.isArray(value) ? value.filter((item) => typeof item === "string" && item) : [];
+    return texts.length ? list(texts) : el("span", "value-na", "None");
+  };
+  access.scopes.replaceChildren(grants(granted.scopes));
+  access.permissions.replaceChildren(grants(granted.permissions));
 }
 
 function renderLogin(list) {

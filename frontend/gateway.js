@@ -81,9 +81,12 @@ export class GatewayError extends Error {
  *     uen_status?: string} & Record<string, unknown>,
  *   act?: {sub: string},
  *   authorisations?: Authorisation[],
+ *   access?: {scopes: string[], permissions: string[]},
  * }} Session
  * A login on behalf of an entity (Corppass) adds `entity` (`sub` is then the entity's id), `act` (the acting
  * user, whose details are `person`) and `authorisations`; a person logging in for themselves has none of them.
+ * A plain OAuth 2.0 provider's login (`oauth2`) adds `access`: the scopes and permissions its access token grants,
+ * kept apart from `person` (`permissions` empty when the token has none).
  * @typedef {{
  *   eservice: string, role: string | null, entity: string | null, start: string | null,
  *   end: string | null, parameters: Record<string, unknown>, third_party: boolean, missing?: string[],

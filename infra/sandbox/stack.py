@@ -60,6 +60,7 @@ SGID_SCOPES = (
 SANDBOX_SECRETS = {
     "SgidClientSecret": "sandbox-sgid-client-secret",
     "OidcClientSecret": "sandbox-oidc-client-secret",
+    "OAuth2ClientSecret": "sandbox-oauth2-client-secret",
     "MyInfoV3ClientSecret": "sandbox-myinfo-client-secret",
 }
 MYINFO_V3_ATTRIBUTES = "uinfin,name,sex,dob,nationality,regadd,mobileno,email,marital,hdbtype,cpfemployers"
@@ -144,6 +145,7 @@ class Sandbox:
     url: str
     mockpass_url: str
     oidc_url: str
+    oauth2_url: str
     fapi_url: str
     corppass_url: str
     myinfo_v3_url: str
@@ -188,6 +190,8 @@ def local_client(service: str, endpoint_url: str) -> Any:
 @contextlib.contextmanager
 def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
     """Start everything, yield the running sandbox, and stop everything on exit."""
+    from . import oauth2  # it builds on this module's process helpers
+
     options = options or SandboxOptions()
     _require_node_modules()
     with contextlib.ExitStack() as stack:
@@ -204,8 +208,8 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         myinfo_v3_port, myinfo_v4_port = _free_port(), _free_port()
         mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
         fapi_url = f"http://127.0.0.1:{fapi_port}"
-        corppass_port = _free_port()
-        corppass_url = f"http://127.0.0.1:{corppass_port}"
+        corppass_port, oauth2_port = _free_port(), _free_port()
+        corppass_url, oauth2_url = f"http://127.0.0.1:{corppass_port}", f"http://127.0.0.1:{oauth2_port}"
         myinfo_v3_url, myinfo_v4_url = f"http://127.0.0.1:{myinfo_v3_port}", f"http://127.0.0.1:{myinfo_v4_port}"
 
         faults = stack.enter_context(_fault_proxies(dynamodb_url, moto_url, mockpass_url, options.fault_injection))
@@ -259,6 +263,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             "MyInfoV4PersonJwksUrl": f"{myinfo_v4_url}/myinfo/.well-known/keys.json",
             "MyInfoV4PurposeId": "demonstration",
             "MyInfoV4Scopes": MYINFO_V4_SCOPES,
+            **oauth2.stack_parameters(oauth2_url),
         }
         if options.http_timeout_seconds is not None:
             parameters["HttpTimeoutSeconds"] = str(options.http_timeout_seconds)
@@ -306,6 +311,20 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             _oidc_provider(oidc_port, oidc_client, options.show_login_page, oidc_log),
             address=oidc_url,
             log=oidc_log,
+        )
+        oauth2_log = logs / "oauth2.log"
+        starting.enter(
+            "OAuth 2.0 server",
+            oauth2.run_oauth2_provider(
+                oauth2_port,
+                parameters,
+                SANDBOX_SECRETS["OAuth2ClientSecret"],
+                web_url,
+                options.show_login_page,
+                oauth2_log,
+            ),
+            address=oauth2_url,
+            log=oauth2_log,
         )
 
         specs = functions(template, resolver)
@@ -365,6 +384,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             url=web_url,
             mockpass_url=mockpass_url,
             oidc_url=oidc_url,
+            oauth2_url=oauth2_url,
             fapi_url=fapi_url,
             corppass_url=corppass_url,
             myinfo_v3_url=myinfo_v3_url,

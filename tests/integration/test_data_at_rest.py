@@ -14,7 +14,7 @@ from infra.sandbox.stack import Sandbox
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
-PROVIDERS = ["sgid", "oidc", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"]
+PROVIDERS = ["sgid", "oidc", "oauth2", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"]
 
 
 def dump(item: dict[str, Any]) -> str:
@@ -75,7 +75,10 @@ def test_a_stored_session_shows_no_personal_data(sandbox: Sandbox, provider: str
     organisation = personal_strings({name: me.get(name) for name in ("entity", "act", "authorisations")})
     if provider in ("cp", "cp-data"):
         assert {me["entity"]["name"], me["act"]["sub"]} <= set(organisation)  # the login read real entity data
-    values = [me["sub"], session_id, *personal_strings(me["person"]), *organisation]
+    granted = personal_strings(me.get("access"))  # a plain OAuth 2.0 login's scopes and permissions
+    if provider == "oauth2":
+        assert "orders:refund" in granted
+    values = [me["sub"], session_id, *personal_strings(me["person"]), *organisation, *granted]
     leaks = [value for value in values if value in text]
     assert personal_strings(me["person"])  # the login read real data
     assert leaks == []

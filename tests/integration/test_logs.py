@@ -13,7 +13,7 @@ from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
 
 
-@pytest.mark.parametrize("provider", ["sgid", "oidc", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"])
+@pytest.mark.parametrize("provider", ["sgid", "oidc", "oauth2", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"])
 def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_log: Path, provider: str) -> None:
     browser = Browser(sandbox.url)
     start = handler_log.stat().st_size
@@ -49,7 +49,16 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
     for record in metrics:  # every dimension value comes from a closed set
         assert set(record) - names(record) <= {"_aws", "service", "provider", "call", "error_code", "function_name"}
         assert record.get("provider", provider) == provider
-        assert record.get("call", "token") in {"discovery", "jwks", "par", "token", "userinfo", "person", "revocation"}
+        assert record.get("call", "token") in {
+            "discovery",
+            "jwks",
+            "par",
+            "token",
+            "userinfo",
+            "person",
+            "revocation",
+            "introspection",
+        }
     secrets = {
         "session id": session_id,
         "login cookie": login_cookie,
@@ -71,6 +80,10 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
     personal |= {f"entity {name}": value for name, value in strings(me.get("entity"))}
     personal |= {f"act {name}": value for name, value in strings(me.get("act"))}
     personal |= {f"authorisation {name}": value for name, value in strings(me.get("authorisations"))}
+    # What a plain OAuth 2.0 token grants the person (their permissions) is theirs too.
+    personal |= {f"access {name}": value for name, value in strings(me.get("access"))}
+    if provider == "oauth2":
+        assert "access permissions 1" in personal  # the login read real permissions
     if provider in ("cp", "cp-data"):
         assert {"entity name", "act sub"} <= set(personal)  # the login read real entity data
     for name, value in {**secrets, **personal}.items():

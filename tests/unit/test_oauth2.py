@@ -136,7 +136,8 @@ def test_client_secret_post_and_private_key_jwt_authenticate_every_call() -> Non
     assert_logged_in(signed.login())
 
     [token] = post.requests_to("token")
-    assert "Authorization" not in (token["headers"] or {})
+    assert "Authorization" not in token["headers"]
+    assert token["headers"]["Accept"] == "application/json"  # GitHub answers form-encoded without it
     assert token["form"]["client_secret"] == "s3cret:with%chars"
     assertions = [request["form"]["client_assertion"] for request in signed.http.requests if request.get("form")]
     assert len(assertions) == len(set(assertions)) == 2  # token and introspection, each a fresh assertion

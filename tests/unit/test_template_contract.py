@@ -123,11 +123,14 @@ def providers_json(parameters: dict[str, str]) -> list[Any]:
 @pytest.mark.parametrize("key_arn", ["", "arn:aws:secretsmanager:ap-southeast-1:1:secret:my-pem"])
 def test_provider_configuration_resolves_to_valid_json_with_references_only(key_arn: str) -> None:
     parameters = {**PARAMETERS, "SgidDecryptionKeyArn": key_arn, "SgidScopes": "openid myinfo.name myinfo.sex"}
-    [sgid, oidc, singpass, singpass_myinfo, corppass, corppass_mib, myinfo_v3, myinfo_v4] = providers_json(parameters)
+    [sgid, oidc, singpass, singpass_myinfo, corppass, corppass_mib, myinfo_v3, myinfo_v4, oauth2] = providers_json(
+        parameters
+    )
     assert (corppass, corppass_mib) == (None, None)  # switched off: no client id
     assert myinfo_v4 is None
     assert myinfo_v3 is None  # switched off: no client id
     assert oidc is None  # switched off: no issuer
+    assert oauth2 is None  # switched off: no client id
     assert singpass is None  # switched off: no client id
     assert singpass_myinfo is None
     assert sgid["scopes"] == ["openid", "myinfo.name", "myinfo.sex"]
@@ -269,8 +272,10 @@ CORPPASS_MIB = {**CORPPASS, "CorppassMyinfoBusinessClientId": "cp-mib-client"}
 
 
 def test_a_corppass_deployment_creates_its_keys_and_references_them() -> None:
-    [sgid, oidc, singpass, singpass_myinfo, corppass, corppass_mib, myinfo_v3, myinfo_v4] = providers_json(CORPPASS)
-    assert (sgid, oidc, singpass, singpass_myinfo, corppass_mib, myinfo_v3, myinfo_v4) == (None,) * 7
+    [sgid, oidc, singpass, singpass_myinfo, corppass, corppass_mib, myinfo_v3, myinfo_v4, oauth2] = providers_json(
+        CORPPASS
+    )
+    assert (sgid, oidc, singpass, singpass_myinfo, corppass_mib, myinfo_v3, myinfo_v4, oauth2) == (None,) * 8
     assert corppass == {
         "id": "cp",  # no "corppass" in its callback path: the portal is reported to refuse it
         "type": "corppass",
@@ -300,13 +305,13 @@ def test_a_corppass_login_app_sends_its_context_and_a_myinfo_business_first_app_
         "CorppassScopes": "openid entity.identity entity.basic_profile.name user.identity user.name tpauthinfo",
         "CorppassAuthenticationContextMessage": "Filing GST 2026",
     }
-    [*_, corppass, _, _, _] = providers_json(parameters)
+    [*_, corppass, _, _, _, _] = providers_json(parameters)
     assert corppass["id"] == "biz"
     assert corppass["issuer"] == "https://stg-id.corppass.gov.sg"
     assert corppass["authentication_context_type"] == "APP_AUTHENTICATION_DEFAULT"
     assert corppass["authentication_context_message"] == "Filing GST 2026"
     assert corppass["scopes"][-1] == "tpauthinfo"
-    [*_, business, _, _, _] = providers_json({**parameters, "CorppassApp": "MyinfoBusiness"})
+    [*_, business, _, _, _, _] = providers_json({**parameters, "CorppassApp": "MyinfoBusiness"})
     assert business["app"] == "myinfo-business"
     assert not {"authentication_context_type", "authentication_context_message"} & set(business)
     for value in ("APP authentication", "app_authentication_default"):
@@ -317,7 +322,7 @@ def test_a_corppass_login_app_sends_its_context_and_a_myinfo_business_first_app_
 
 
 def test_a_second_corppass_app_is_a_myinfo_business_app_with_the_first_apps_issuer_and_keys() -> None:
-    [*_, corppass, corppass_mib, _, _] = providers_json(CORPPASS_MIB)
+    [*_, corppass, corppass_mib, _, _, _] = providers_json(CORPPASS_MIB)
     assert corppass_mib == {
         "id": "cp-data",
         "type": "corppass",
@@ -336,7 +341,7 @@ def test_a_second_corppass_app_is_a_myinfo_business_app_with_the_first_apps_issu
     assert corppass["id"] == "cp"
     for function in ("LoginFunction", "CallbackFunction", "SessionFunction", "JwksFunction"):
         assert grants(function, CORPPASS_MIB) == grants(function, CORPPASS)  # the same keys, nothing more
-    [*_, alone, without_first, _, _] = providers_json({**PARAMETERS, "CorppassMyinfoBusinessClientId": "cp-mib"})
+    [*_, alone, without_first, _, _, _] = providers_json({**PARAMETERS, "CorppassMyinfoBusinessClientId": "cp-mib"})
     assert (alone, without_first) == (None, None)  # and CorppassMyinfoBusinessAppNeedsCorppassApp refuses it
 
 
@@ -368,7 +373,7 @@ def test_corppass_keys_being_rotated_are_published_accepted_and_granted() -> Non
         "CorppassDecryptionKeyArn": keys[2],
         "CorppassAdditionalDecryptionKeyArns": f"{keys[3]},{keys[4]}",
     }
-    [*_, corppass, corppass_mib, _, _] = providers_json(parameters)
+    [*_, corppass, corppass_mib, _, _, _] = providers_json(parameters)
     for app in (corppass, corppass_mib):
         assert app["signing_key_arn"] == keys[0]
         assert app["additional_signing_key_arns"] == [keys[1]]
@@ -394,7 +399,7 @@ MYINFO_V3 = {
 
 
 def test_a_myinfo_v3_deployment_uses_one_stack_pem_for_signing_and_decryption() -> None:
-    [*_, myinfo_v3, _] = providers_json(MYINFO_V3)
+    [*_, myinfo_v3, _, _] = providers_json(MYINFO_V3)
     assert myinfo_v3 == {
         "id": "myinfo-v3",
         "type": "myinfo-v3",
@@ -423,7 +428,7 @@ def test_myinfo_v3_keys_can_be_brought_separately_and_the_sandbox_needs_no_certi
         "MyInfoV3Certificates": "",
         "MyInfoV3ApiUrl": "https://myinfo.example/gov/v3",
     }
-    [*_, myinfo_v3, _] = providers_json(parameters)
+    [*_, myinfo_v3, _, _] = providers_json(parameters)
     assert (myinfo_v3["signing_key_arn"], myinfo_v3["decryption_key_arn"]) == (signing, decryption)
     assert (myinfo_v3["myinfo_certificates"], myinfo_v3["api_url"]) == (None, "https://myinfo.example/gov/v3")
     callback = grants("CallbackFunction", parameters)
@@ -450,12 +455,12 @@ MYINFO_V4 = {
 
 
 def test_a_stack_deployed_with_the_old_myinfo_v4_id_keeps_it() -> None:
-    [*_, myinfo_v4] = providers_json({**MYINFO_V4, "MyInfoV4ProviderId": "myinfo-v4"})
+    [*_, myinfo_v4, _] = providers_json({**MYINFO_V4, "MyInfoV4ProviderId": "myinfo-v4"})
     assert myinfo_v4["id"] == "myinfo-v4"
 
 
 def test_a_myinfo_v4_deployment_creates_its_ec_keys_and_references_them() -> None:
-    [*_, myinfo_v4] = providers_json(MYINFO_V4)
+    [*_, myinfo_v4, _] = providers_json(MYINFO_V4)
     signing, decryption = PHYSICAL["MyInfoV4SigningKey"]["Arn"], PHYSICAL["MyInfoV4DecryptionKey"]["Arn"]
     assert myinfo_v4 == {
         "id": "mi-v4",  # no "myinfo" in its callback path: Singpass's portal is reported to refuse it
@@ -491,7 +496,7 @@ def test_myinfo_v4_keys_being_rotated_are_published_accepted_and_granted() -> No
         "MyInfoV4DecryptionKeyArn": keys[2],
         "MyInfoV4AdditionalDecryptionKeyArns": f"{keys[3]},{keys[4]}",
     }
-    [*_, myinfo_v4] = providers_json(parameters)
+    [*_, myinfo_v4, _] = providers_json(parameters)
     assert myinfo_v4["signing_key_arn"] == keys[0]
     assert myinfo_v4["additional_signing_key_arns"] == [keys[1]]
     assert myinfo_v4["decryption_key_arns"] == keys[2:]
@@ -534,3 +539,75 @@ def test_a_malformed_key_list_is_refused_before_it_breaks_logins_and_policies(pa
     an empty item or a quote would break the provider JSON the template builds."""
     with pytest.raises(TemplateError, match=f"{parameter}: .*comma-separated ARNs, no spaces"):
         Resolver(TEMPLATE, {"SiteHosting": "None", **PARAMETERS, parameter: value}, PHYSICAL)
+
+
+OAUTH2 = {
+    "FrontendUrl": "https://app.example.com", "OAuth2ClientId": "oauth2-client",
+    "OAuth2AuthorizationEndpoint": "https://git.example/login/oauth/authorize",
+    "OAuth2TokenEndpoint": "https://git.example/login/oauth/access_token",
+    "OAuth2UserEndpoint": "https://api.git.example/user", "OAuth2Identity": "user_endpoint", "OAuth2SubjectClaim": "id",
+    "OAuth2Pkce": "false",
+}  # fmt: skip
+
+
+def test_a_user_endpoint_oauth2_deployment_leaves_unset_parameters_null() -> None:
+    [*others, oauth2] = providers_json(OAUTH2)
+
+    assert others == [None] * 8
+    assert oauth2 == {
+        "id": "oauth2", "type": "oauth2", "name": "OAuth 2.0", "issuer": None, "client_id": "oauth2-client",
+        "client_secret_arn": "ref-OAuth2ClientSecret", "client_auth": "client_secret_basic", "metadata": False,
+        "pkce": False, "authorization_endpoint": "https://git.example/login/oauth/authorize",
+        "token_endpoint": "https://git.example/login/oauth/access_token", "jwks_uri": None,
+        "introspection_endpoint": None, "revocation_endpoint": None, "user_endpoint": "https://api.git.example/user",
+        "identity": "user_endpoint", "subject_claim": "id", "scopes": None, "access_token_audience": None,
+        "permissions_claim": "permissions",
+    }  # fmt: skip
+
+
+def test_a_metadata_oauth2_deployment_is_a_configuration_the_gateway_accepts() -> None:
+    """What the template writes must pass the gateway's own start-up checks (null as "not set" included)."""
+    from singpass_gateway.providers.oauth2 import parse_config
+    from singpass_gateway.settings import ProviderSettings
+
+    parameters = {
+        "FrontendUrl": "https://app.example.com", "OAuth2ClientId": "oauth2-client", "OAuth2ProviderId": "sso",
+        "OAuth2Issuer": "https://sso.example/tenant", "OAuth2Metadata": "true", "OAuth2Scopes": "orders:read profile",
+        "OAuth2AccessTokenAudience": "https://api.example", "OAuth2ClientAuth": "client_secret_post",
+    }  # fmt: skip
+    [*_, entry] = providers_json(parameters)
+    secret_arn = "arn:aws:secretsmanager:ap-southeast-1:1:secret:oauth2"  # what Ref gives for the secret
+    options = {name: value for name, value in entry.items() if name not in ("id", "type", "name")}
+    options["client_secret_arn"] = secret_arn
+
+    config = parse_config(ProviderSettings(id=entry["id"], type=entry["type"], name=entry["name"], options=options))
+
+    assert (config.issuer, config.endpoints, config.scopes) == (
+        "https://sso.example/tenant",
+        None,
+        ("orders:read", "profile"),
+    )
+    assert (config.identity.audience, config.client.method, config.pkce) == (
+        "https://api.example",
+        "client_secret_post",
+        True,
+    )
+    for user_endpoint_only in (OAUTH2,):
+        [*_, user] = providers_json(user_endpoint_only)
+        rest = {name: value for name, value in user.items() if name not in ("id", "type", "name")}
+        rest["client_secret_arn"] = secret_arn
+        assert parse_config(ProviderSettings(id="oauth2", type="oauth2", name="x", options=rest)).user_endpoint
+
+
+def test_the_oauth2_client_secret_is_reachable_by_the_callback_and_session_functions_alone() -> None:
+    secret = "ref-OAuth2ClientSecret"
+
+    holders = {
+        function
+        for function, resource in RESOURCES.items()
+        if "Policies" in resource.get("Properties", {})
+        and secret in grants(function, OAUTH2).get("secretsmanager:GetSecretValue", set())
+    }
+
+    assert holders == {"CallbackFunction", "SessionFunction"}
+    assert secret not in grants("CallbackFunction", PARAMETERS).get("secretsmanager:GetSecretValue", set())

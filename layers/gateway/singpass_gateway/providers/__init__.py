@@ -195,7 +195,7 @@ class Options:
         self._entry = entry
 
     def string(self, name: str, default: str | None = None) -> str:
-        value = self._entry.options.get(name, default)
+        value = self._value(name, default)
         if not isinstance(value, str) or not value.strip():
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be a non-empty string")
         return value.strip()
@@ -228,6 +228,11 @@ class Options:
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} repeats {current!r}, the key in use")
         return values
 
+    def _value(self, name: str, default: Any) -> Any:
+        """The option's value; ``null`` counts as not set (a template writes it for an empty parameter)."""
+        value = self._entry.options.get(name)
+        return default if value is None else value
+
     def present(self, name: str) -> bool:
         """Whether the option is set at all (absent and ``null`` are the same)."""
         return self._entry.options.get(name) is not None
@@ -245,13 +250,13 @@ class Options:
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
-        value = self._entry.options.get(name, default)
+        value = self._value(name, default)
         if not isinstance(value, bool):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be true or false")
         return value
 
     def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        value = self._entry.options.get(name, default)
+        value = self._value(name, default)
         if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
             raise ConfigurationError(
                 f"provider {self._entry.id}: {name!r} must be a whole number from {minimum} to {maximum}"
@@ -259,13 +264,13 @@ class Options:
         return value
 
     def string_map(self, name: str) -> dict[str, str]:
-        value = self._entry.options.get(name, {})
+        value = self._value(name, {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be an object of strings")
         return dict(value)
 
     def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self._entry.options.get(name, list(default))
+        value = self._value(name, list(default))
         if not isinstance(value, list) or not value or not all(isinstance(item, str) and item for item in value):
             raise ConfigurationError(f"provider {self._entry.id}: {name!r} must be a list of strings")
         return tuple(value)

@@ -231,6 +231,7 @@ class OAuth2Provider:
 
     def _post_token(self, form: dict[str, str], endpoints: Endpoints, now: int) -> HttpResponse:
         auth_form, headers = self._credentials(endpoints, now)()
+        headers["Accept"] = "application/json"  # GitHub, for one, answers form-encoded without it
         return self._toolkit.http.post_form(endpoints.token, {**form, **auth_form}, headers, call="token")
 
     def _credentials(self, endpoints: Endpoints, now: int) -> Credentials:
