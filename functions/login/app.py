@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from singpass_gateway import web
 from singpass_gateway.errors import InvalidReturnTo
 from singpass_gateway.flows import LoginFailed, gateway
-from singpass_gateway.observability import logger, metrics, traced
+from singpass_gateway.observability import logger, metrics, traced, within_time_limit
 
 GATEWAY = gateway()
 
@@ -29,5 +29,6 @@ def login(request: web.Request) -> web.Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @traced
+@within_time_limit
 def lambda_handler(event: dict[str, Any], context: Any) -> web.Response:
     return login(web.Request.from_event(event))

@@ -44,6 +44,7 @@ from . import bridge, kms_emulation
 from .faults import FaultProxy, SandboxFaults
 from .server import FunctionPool, LocalApiServer
 from .template import FunctionSpec, Resolver, functions, load_template, site_headers
+from .xray import handler_environment as xray_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "ap-southeast-1"
@@ -128,6 +129,9 @@ class SandboxOptions:
     """Handlers reach DynamoDB, KMS, Secrets Manager and sgID through fault proxies (``Sandbox.faults``)."""
     http_timeout_seconds: int | None = None
     """The handlers' provider read timeout (None: template.yaml's default)."""
+    xray_daemon: str | None = None
+    """``host:port`` of a UDP X-Ray daemon (:class:`.xray.XrayCollector`): the stack's Tracing is Active and the
+    handlers send their traces there, as to Lambda's daemon. None: template.yaml's default (no tracing)."""
     singpass_rotating: bool = False
     """Singpass's decryption key mid-rotation: the stack publishes and accepts a next key
     (SingpassAdditionalDecryptionKeyArns), and the FAPI server, whose copy of the client JWKS lacks the current
@@ -267,6 +271,9 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         }
         if options.http_timeout_seconds is not None:
             parameters["HttpTimeoutSeconds"] = str(options.http_timeout_seconds)
+        if options.xray_daemon is not None:
+            parameters["Tracing"] = "Active"
+            aws_env.update(xray_environment(options.xray_daemon))
         if options.singpass_rotating:
             parameters["SingpassAdditionalDecryptionKeyArns"] = creator.kms_key("ECC_NIST_P256", "KEY_AGREEMENT")
         if options.key_backend == "pem":

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .xray import trace_header
+
 _HEADER_BYTES = 4
 _AWS_CALLS: Counter[str] = Counter()
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -182,7 +184,10 @@ def _context(options: _Options) -> LambdaContext:
 
 
 def _invoke(handler: Handler, event: Any, context: LambdaContext) -> dict[str, Any]:
-    """Run the handler once; a raised exception becomes an error reply, as Lambda reports it."""
+    """Run the handler once; a raised exception becomes an error reply, as Lambda reports it. With an X-Ray daemon
+    in the environment (a traced sandbox), each invocation gets its own sampled trace header, as in Lambda."""
+    if os.environ.get("AWS_XRAY_DAEMON_ADDRESS"):
+        os.environ["_X_AMZN_TRACE_ID"] = trace_header()
     cpu, wall = time.process_time(), time.perf_counter()
     try:
         response = handler(event, context)

@@ -1,19 +1,30 @@
-"""Outbound HTTP: bounded timeouts, capped bodies, and retries only where a retry cannot spend a code twice."""
+"""Outbound HTTP: bounded timeouts, capped bodies, and retries only where a retry cannot spend a code twice.
+
+Each exchange is bounded as a whole, not only per socket read: a provider trickling its answer a byte at a time
+is cut off at the exchange's deadline (the HTTP timeout, or the invocation's deadline when that comes sooner)."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from singpass_gateway.errors import ProviderUnavailable
 from singpass_gateway.http import MAX_BODY_BYTES, HttpClient
-from singpass_gateway.observability import calls_for
+from singpass_gateway.observability import calls_for, deadline_in
 
 from tests.unit.test_metrics import documents, published
 
@@ -165,3 +176,139 @@ def test_latency_is_published_in_milliseconds(
 
 def refuse(method: str, url: str, **_: object) -> None:
     raise requests.ConnectionError("refused")
+
+
+TRICKLE_SECONDS = 0.3
+"""How often a trickling provider sends its next byte: well within any per-read timeout."""
+
+
+class Trickler(BaseHTTPRequestHandler):
+    """A provider that answers one byte every TRICKLE_SECONDS: its headers (``/headers``) or its body (``/body``),
+    six seconds in all, so that only an overall deadline ends the exchange sooner."""
+
+    def do_GET(self) -> None:
+        self._trickle()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._trickle()
+
+    def _trickle(self) -> None:
+        body = b"{" + b" " * 18 + b"}"
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
+        header = b"X-Slow: " + b"x" * 10 + b"\r\n\r\n"
+        before, slow, after = (head, header, body) if self.path == "/headers" else (head + header, body, b"")
+        try:
+            self.wfile.write(before)
+            for byte in slow:
+                time.sleep(TRICKLE_SECONDS)
+                self.wfile.write(bytes([byte]))
+            self.wfile.write(after)
+        except OSError:  # the gateway hung up: what a deadline does
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def trickler() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("part", ["body", "headers"])
+def test_a_provider_trickling_its_answer_is_cut_off_at_the_exchanges_deadline(
+    trickler: str, part: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = HttpClient(timeout_seconds=1)
+    capsys.readouterr()
+    started = time.monotonic()
+    with calls_for("myinfo-v3"), pytest.raises(ProviderUnavailable, match="deadline"):
+        client.get(f"{trickler}/{part}", call="person")
+    elapsed = time.monotonic() - started
+
+    assert 1 <= elapsed < 1.5  # not the six seconds the trickle takes, nor a retry's more
+    assert [(name, dims["call"]) for name, dims, _ in published(capsys.readouterr().out)] == [
+        ("UpstreamFailure", "person")
+    ]
+
+
+def test_a_call_is_cut_short_at_the_invocations_deadline(silent_server: str) -> None:
+    started = time.monotonic()
+    with deadline_in(0.5), pytest.raises(ProviderUnavailable, match="deadline"):
+        HttpClient(timeout_seconds=5).post_form(silent_server, {"code": "c"}, call="token")
+    assert 0.5 <= time.monotonic() - started < 0.9
+
+
+def test_a_trickle_is_cut_short_at_the_invocations_deadline(trickler: str) -> None:
+    started = time.monotonic()
+    with deadline_in(0.5), pytest.raises(ProviderUnavailable, match="deadline"):
+        HttpClient(timeout_seconds=5).post_form(f"{trickler}/headers", {"code": "c"}, call="token")
+    assert 0.5 <= time.monotonic() - started < 0.9
+
+
+def test_no_call_starts_once_the_invocations_deadline_has_passed(
+    upstream: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    with calls_for("sgid"), deadline_in(0), pytest.raises(ProviderUnavailable, match="deadline"):
+        HttpClient(timeout_seconds=5).get(upstream + "/never-sent", call="jwks")
+    assert "GET/never-sent" not in Upstream.hits
+    assert [(name, dims["provider"], dims["call"]) for name, dims, _ in published(capsys.readouterr().out)] == [
+        ("UpstreamFailure", "sgid", "jwks")
+    ]
+
+
+def test_a_get_is_not_tried_again_when_its_backoff_would_end_past_the_deadline(upstream: str) -> None:
+    with deadline_in(0.1):  # the first backoff is 0.2 s
+        assert HttpClient(timeout_seconds=5).get(upstream + "/unavailable-late", call="jwks").status == 503
+    assert Upstream.hits["GET/unavailable-late"] == 1
+
+
+@pytest.fixture(scope="module")
+def tls_trickler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The trickling provider over TLS, as every real provider is, with the certificate to trust it by."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", folder / "cert.pem"
+    server.shutdown()
+
+
+def test_over_tls_a_trickle_is_cut_off_at_the_deadline_too(
+    tls_trickler: tuple[str, Path],
+) -> None:
+    url, certificate = tls_trickler
+    client = HttpClient(timeout_seconds=1)
+    client._session.verify = str(certificate)
+    started = time.monotonic()
+    with pytest.raises(ProviderUnavailable, match="deadline"):
+        client.get(f"{url}/headers", call="jwks")
+    assert 1 <= time.monotonic() - started < 1.5
+    with deadline_in(0.5), pytest.raises(ProviderUnavailable, match="deadline"):
+        client.get(f"{url}/body", call="jwks")
+    assert 1.5 <= time.monotonic() - started < 2.2

@@ -4,7 +4,8 @@ Singpass documents ``server_error``, ``temporarily_unavailable`` and its upstrea
 ``upstream_depedency_error``) at PAR, token and userinfo, and asks for up to three retries with exponential backoff.
 Each retry is a whole new request (the caller's ``send`` makes a fresh client assertion and DPoP proof: a spent
 ``jti`` would be refused as a replay). Retries stop early when the next wait would take the call past its time
-budget, so that a failing provider still leaves the handler time to answer the browser with a stable code.
+budget, or end past the invocation's deadline (:func:`singpass_gateway.observability.within_time_limit`), so that
+a failing provider still leaves the handler time to answer the browser with a stable code.
 
 Only answers are retried, never a request that got none: whether a token request that timed out spent its code is
 unknown, and a second wait would outlast the callback's own time limit.
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..http import HttpResponse
+from ..observability import seconds_left
 from . import oauth
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
@@ -52,7 +54,7 @@ class RetryPolicy:
             if not is_transient(response):
                 break
             delay = self.delay(attempt)
-            if self.clock() - started + delay > self.budget_seconds:
+            if self.clock() - started + delay > self.budget_seconds or not _ends_in_time(delay):
                 break
             self.sleep(delay)
             response = send()
@@ -63,3 +65,9 @@ class RetryPolicy:
         together do not retry together, yet every wait still grows."""
         step = min(self.cap_seconds, self.base_seconds * 2.0**attempt)
         return step / 2 + step / 2 * self.jitter()
+
+
+def _ends_in_time(wait: float) -> bool:
+    """Whether a wait of ``wait`` seconds ends before the invocation's deadline (always, without one)."""
+    left = seconds_left()
+    return left is None or wait < left
