@@ -13,6 +13,8 @@
 // consents for it without showing either.
 import Provider from 'oidc-provider'
 
+import { logInAutomatically } from './auto_login.mjs'
+
 const port = Number(process.env.OAUTH2_PORT)
 const autoLogin = process.env.OAUTH2_AUTO_LOGIN
 const api = process.env.OAUTH2_API
@@ -103,18 +105,7 @@ provider.use(async (ctx, next) => {
   ctx.body = { id, login: found.accountId, name, email }
 })
 
-if (autoLogin) {
-  provider.use(async (ctx, next) => {
-    if (ctx.method === 'GET' && ctx.path.startsWith('/interaction/')) {
-      const details = await provider.interactionDetails(ctx.req, ctx.res)
-      if (details.prompt.name === 'login') {
-        await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: autoLogin } }, { mergeWithLastSubmission: false })
-        return
-      }
-    }
-    await next()
-  })
-}
+if (autoLogin) logInAutomatically(provider, autoLogin)
 
 for (const event of ['grant.error', 'authorization.error', 'introspection.error', 'revocation.error', 'server_error']) {
   provider.on(event, (ctx, error) => console.error(event, error.message, error.error_description ?? ''))

@@ -3,6 +3,8 @@
 // infra/sandbox/stack.py. OIDC_AUTO_LOGIN (tests) logs that account in without showing the sign-in form.
 import Provider from 'oidc-provider'
 
+import { logInAutomatically } from './auto_login.mjs'
+
 const port = Number(process.env.OIDC_PORT)
 const autoLogin = process.env.OIDC_AUTO_LOGIN
 
@@ -53,17 +55,6 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   },
 })
 
-if (autoLogin) {
-  provider.use(async (ctx, next) => {
-    if (ctx.method === 'GET' && ctx.path.startsWith('/interaction/')) {
-      const details = await provider.interactionDetails(ctx.req, ctx.res)
-      if (details.prompt.name === 'login') {
-        await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: autoLogin } }, { mergeWithLastSubmission: false })
-        return
-      }
-    }
-    await next()
-  })
-}
+if (autoLogin) logInAutomatically(provider, autoLogin)
 
 provider.listen(port, '127.0.0.1', () => console.warn(`oidc-provider listening on http://127.0.0.1:${port}`))

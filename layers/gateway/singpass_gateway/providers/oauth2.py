@@ -92,7 +92,7 @@ def parse_config(entry: ProviderSettings) -> OAuth2Config:
 
     if RESERVED_PARAMETERS & set(extra):
         raise refuse("authorization_params may not set protocol parameters")
-    if metadata and any(entry.options.get(name) is not None for name in (*ENDPOINT_OPTIONS, "iss_parameter")):
+    if metadata and any(options.present(name) for name in (*ENDPOINT_OPTIONS, "iss_parameter")):
         raise refuse("configure the endpoints or metadata: true, not both")
     needs_issuer = metadata or identity.source == "access_token" or entry.options.get("iss_parameter") is True
     if needs_issuer and issuer is None:
@@ -106,7 +106,7 @@ def parse_config(entry: ProviderSettings) -> OAuth2Config:
     return OAuth2Config(
         issuer=issuer,
         client=client,
-        scopes=() if entry.options.get("scopes") in (None, []) else options.strings("scopes", ()),
+        scopes=options.strings("scopes", ()) if entry.options.get("scopes") else (),  # absent, null or []: none
         pkce=options.boolean("pkce", True),
         authorization_params=extra,
         endpoints=endpoints,

@@ -77,9 +77,13 @@ class IdentityReader:
         self._toolkit = toolkit
 
     def identify(
-        self, tokens: Mapping[str, Any], server: ServerView, requested_scopes: tuple[str, ...], now: int,
+        self,
+        tokens: Mapping[str, Any],
+        server: ServerView,
+        requested_scopes: tuple[str, ...],
+        now: int,
         credentials: Credentials,
-    ) -> Identified:  # fmt: skip
+    ) -> Identified:
         """The user the token response's access token stands for, their data, and what the token grants."""
         access_token = str(tokens["access_token"])
         claims: dict[str, Any] | None = None
