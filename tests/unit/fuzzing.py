@@ -405,16 +405,21 @@ hostile_claim_values: st.SearchStrategy[Any] = (
 
 
 def signed_jwts(
-    claims: Mapping[str, Any], algs: tuple[str, ...], values: st.SearchStrategy[Any] = hostile_claim_values
+    claims: Mapping[str, Any],
+    algs: tuple[str, ...],
+    values: st.SearchStrategy[Any] = hostile_claim_values,
+    header: Mapping[str, Any] | None = None,
 ) -> st.SearchStrategy[str]:
     """Tokens really signed by a provider JWKS key (``k1`` RSA, ``e1`` P-256), so that hostile content reaches
-    the checks after the signature: mostly a readable header and ``claims`` with a few members wrong, removed
-    or replaced by ``values``; sometimes a hostile header, or a payload that is not a claims object at all."""
+    the checks after the signature: mostly a readable header (``alg``, ``kid`` and any members of ``header``, such
+    as an access token's ``typ``) and ``claims`` with a few members wrong, removed or replaced by ``values``;
+    sometimes a hostile header, or a payload that is not a claims object at all."""
+    base = dict(header or {})
 
     @st.composite
     def build(draw: st.DrawFn) -> str:
         alg = draw(st.sampled_from(algs))
-        header: dict[str, Any] = {"alg": alg, "kid": "e1" if alg.startswith("ES") else "k1"}
+        header: dict[str, Any] = {"alg": alg, "kid": "e1" if alg.startswith("ES") else "k1", **base}
         mode = draw(st.integers(0, 9))
         if mode < 6:  # members that must be ignored: keys and key URLs in a header are never trusted
             header.update(draw(st.dictionaries(st.sampled_from(BENIGN_HEADER_NAMES), header_values, max_size=2)))
@@ -434,13 +439,15 @@ def signed_jwts(
 
 
 def hostile_jwts(
-    claims: Mapping[str, Any], algs: tuple[str, ...], values: st.SearchStrategy[Any] = hostile_claim_values
+    claims: Mapping[str, Any],
+    algs: tuple[str, ...],
+    values: st.SearchStrategy[Any] = hostile_claim_values,
+    header: Mapping[str, Any] | None = None,
 ) -> st.SearchStrategy[str]:
     """Signed tokens as above, mutations of a valid one, and garbage."""
-    valid = sign_compact(
-        dumps({"alg": algs[0], "kid": "e1" if algs[0].startswith("ES") else "k1"}), dumps(claims), algs[0]
-    )
-    signed = signed_jwts(claims, algs, values)
+    valid_header = {"alg": algs[0], "kid": "e1" if algs[0].startswith("ES") else "k1", **(header or {})}
+    valid = sign_compact(dumps(valid_header), dumps(claims), algs[0])
+    signed = signed_jwts(claims, algs, values, header)
     return signed | signed | mutated(valid) | random_tokens(3)
 
 

@@ -1,7 +1,7 @@
 """Property-based fuzzing of what providers answer and what browsers send: token responses, userinfo bodies,
-discovery documents, JWKS and DPoP nonces (sgID, OIDC, Singpass FAPI over a fake upstream), MyInfo person data,
-a login's start with any return_to and session cookie, and the callback handler with random query strings,
-cookies and headers.
+discovery documents, JWKS and DPoP nonces (sgID, OIDC, Singpass FAPI over a fake upstream), plain OAuth 2.0's JWT
+access tokens, introspection answers, user endpoints and RFC 8414 metadata, MyInfo person data, a login's start
+with any return_to and session cookie, and the callback handler with random query strings, cookies and headers.
 
 The properties: a provider call either succeeds or raises a GatewayError with a stable login code, and the
 callback handler always answers a clean response (a 302 to the frontend, with ``?error=<code>`` when the login
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
@@ -21,14 +23,17 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from joserfc.jwk import OctKey
-from singpass_gateway.errors import GatewayError, UnknownProvider
+from singpass_gateway.errors import GatewayError, LoginError, UnknownProvider
 from singpass_gateway.flows import Gateway, LoginFailed
 from singpass_gateway.http import HttpResponse
 from singpass_gateway.person import normalise
 from singpass_gateway.providers import AuthorizationRequest, Callback, Identity, Refreshed
+from singpass_gateway.providers import oauth2 as oauth2_module
 from singpass_gateway.providers import oidc as oidc_module
 from singpass_gateway.providers import sgid as sgid_module
 from singpass_gateway.providers import singpass as singpass_module
+from singpass_gateway.providers.oauth2 import OAuth2Provider
+from singpass_gateway.providers.oauth2_identity import MAX_DEPTH, MAX_SUBJECT_LENGTH, IdentityReader
 from singpass_gateway.providers.oidc import OidcProvider
 from singpass_gateway.providers.sgid import SgidProvider, parse_value
 from singpass_gateway.settings import ProviderSettings, load_settings
@@ -49,8 +54,10 @@ from tests.unit.fuzzing import (
     dumps,
     ecdh_jwe,
     fuzz_toolkit,
+    hostile_claim_values,
     hostile_jwts,
     json_bodies,
+    json_scalars,
     json_texts,
     json_values,
     mostly,
@@ -63,10 +70,13 @@ from tests.unit.fuzzing import (
     persons,
     rsa_jwe,
     sign_compact,
+    signed_jwts,
     texts,
     url_values,
 )
 from tests.unit.upstream import NOW, b64url
+
+T = TypeVar("T")
 
 LOGIN_CODES = {"invalid_token", "provider_unavailable", "token_rejected", "invalid_callback"}
 """What a provider's ``complete`` may fail with: never ``internal_error`` (a bug the flow had to swallow)."""
@@ -363,6 +373,348 @@ def test_oidc_refresh_only_ever_fails_with_a_session_code(routes: dict[tuple[str
         json.dumps(result.person)
 
 
+# -- plain OAuth 2.0: a JWT access token, introspection or a user endpoint -----------------------------------
+
+AS_ISSUER = "https://as.example"
+AS_METADATA_URL = f"{AS_ISSUER}/.well-known/oauth-authorization-server"
+AS_METADATA = {
+    "issuer": AS_ISSUER,
+    "authorization_endpoint": f"{AS_ISSUER}/authorize",
+    "token_endpoint": f"{AS_ISSUER}/token",
+    "jwks_uri": f"{AS_ISSUER}/jwks",
+    "introspection_endpoint": f"{AS_ISSUER}/introspect",
+    "revocation_endpoint": f"{AS_ISSUER}/revoke",
+    "authorization_response_iss_parameter_supported": True,
+}
+
+
+def ok(body: Any) -> HttpResponse:
+    return HttpResponse(200, {"Content-Type": "application/json"}, dumps(body))
+
+
+def with_member(valid: dict[str, Any], name: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``valid`` with its ``name`` member drawn from ``values``: each check is reached with the others passing."""
+    return values.map(lambda value: {**valid, name: value})
+
+
+def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """Each strategy drawn from as often as its weight says (``|`` draws from each branch alike); failures shrink
+    towards the first, and hypothesis's simplest examples come from it too."""
+    table = [strategy for weight, strategy in choices for _ in range(weight)]
+    return st.integers(0, len(table) - 1).flatmap(table.__getitem__)
+
+
+as_metadata_documents = weighted(
+    (3, st.one_of([with_member(AS_METADATA, name, url_values | st.booleans()) for name in sorted(AS_METADATA)])),
+    (1, st.just(AS_METADATA)),
+    (1, objects_like(AS_METADATA, url_values | st.booleans())),
+    (
+        1,
+        objects_like(AS_METADATA, url_values | st.booleans()).map(
+            lambda doc: doc | {"issuer": AS_ISSUER} if isinstance(doc, dict) else doc
+        ),
+    ),
+    (1, json_values),
+)
+"""RFC 8414 metadata: one member unusable (most often), the honest document, several members wrong, or not an
+object at all."""
+OAUTH2_MODES = ("access_token", "introspection", "user_endpoint")
+OAUTH2_OPTIONS: dict[str, dict[str, Any]] = {
+    # the harness's three servers (tests/unit/upstream_oauth2.py): an RFC 9068 server read from its metadata ...
+    "access_token": {
+        "issuer": AS_ISSUER,
+        "metadata": True,
+        "client_secret_arn": CLIENT_SECRET_ARN,
+        "client_auth": "client_secret_post",
+        "scopes": ["profile", "orders:read"],
+    },
+    # ... an RFC 7662 server with private_key_jwt clients ...
+    "introspection": {
+        "issuer": AS_ISSUER,
+        "client_auth": "private_key_jwt",
+        "signing_key_arn": CLIENT_SIGNING_ARN,
+        "authorization_endpoint": f"{AS_ISSUER}/authorize",
+        "token_endpoint": f"{AS_ISSUER}/token",
+        "introspection_endpoint": f"{AS_ISSUER}/introspect",
+        "revocation_endpoint": f"{AS_ISSUER}/revoke",
+        "permissions_claim": "roles",
+    },
+    # ... and a GitHub-style API naming the user by an integer id, with no issuer and no PKCE
+    "user_endpoint": {
+        "client_secret_arn": CLIENT_SECRET_ARN,
+        "pkce": False,
+        "authorization_endpoint": f"{AS_ISSUER}/authorize",
+        "token_endpoint": f"{AS_ISSUER}/token",
+        "user_endpoint": f"{AS_ISSUER}/me",
+        "subject_claim": "id",
+        "scopes": ["read:user"],
+    },
+}
+OAUTH2_SUBJECTS = {"access_token": ("sub", "alice"), "introspection": ("sub", "u-1001"), "user_endpoint": ("id", 4242)}
+"""Per mode, the claim or field that names the user and the user the honest server names."""
+OAUTH2_LOGIN_CODES = LOGIN_CODES | {"provider_maintenance"}
+OAUTH2_REFRESH_CODES = {
+    "not_authenticated",
+    "invalid_token",
+    "provider_unavailable",
+    "token_rejected",
+    "provider_maintenance",
+}
+"""What ``refresh`` may fail with: RefreshRejected (``not_authenticated``) or a login error the flow keeps the
+session through; a server saying it is down for maintenance (``temporarily_unavailable``) is one of those."""
+
+AWKWARD_SUBJECTS = [
+    "", " ", "\t", "a" * 256, "a" * 100_000, "alice\nadmin", "\u202eecila", "\x00", "\ud800", "a" * 255, True, False, 0,
+    -1, 2**64, 1.5, 1e300, None, [], ["alice"], {}, {"id": 1}, "4242",
+]  # fmt: skip
+subject_values = (
+    st.sampled_from(AWKWARD_SUBJECTS)
+    | st.sampled_from(["mallory", "u-666", 666, 2**53, "4243"])  # someone else
+    | st.tuples(texts, st.text(st.characters(categories=["Cc", "Cf", "Zl", "Zp", "Zs"]), min_size=1), texts).map(
+        "".join
+    )
+    | st.text(min_size=MAX_SUBJECT_LENGTH - 5, max_size=MAX_SUBJECT_LENGTH + 5)
+    | st.integers(10**250, 10**300)  # an integer's digits are held to the same length (found by these properties)
+    | json_values
+)
+"""Who a hostile server says logged in: wrong types, blanks, control characters, huge strings, another user."""
+claim_values = subject_values | hostile_claim_values | st.sampled_from(["true", "True", 1, 1.0, "client-2"])
+"""Members of an access token, an introspection answer or a user."""
+grant_values = (
+    st.sampled_from(["profile", "a  b", "", " ", [], ["a", "b"], ["a", 1], [None], [["a"]], {"a": "b"}, 1, None, True])
+    | st.lists(json_scalars, min_size=1, max_size=3)
+    | json_values
+)
+"""Scopes and permissions: a space-separated string or an array of strings, or anything else."""
+active_values = st.sampled_from([True, False, "true", "True", 1, 1.0, None, [True], {"active": True}]) | json_values
+"""RFC 7662 ``active``: only ``true`` counts."""
+AT_CLAIMS = {
+    "iss": AS_ISSUER,
+    "sub": "alice",
+    "aud": "client-1",
+    "client_id": "client-1",
+    "iat": NOW,
+    "exp": NOW + 600,
+    "scope": "profile orders:read",
+    "permissions": ["orders:read"],
+    "name": "Alice",
+}
+AT_HEADER = {"typ": "at+jwt"}
+INTROSPECTION = {
+    "active": True,
+    "iss": AS_ISSUER,
+    "sub": "u-1001",
+    "client_id": "client-1",
+    "scope": "profile",
+    "exp": NOW + 600,
+    "iat": NOW,
+    "roles": ["staff"],
+    "name": "Alice",
+}
+
+
+def at_jwt(claims: dict[str, Any], alg: str = "RS256") -> str:
+    return sign_compact(dumps({"alg": alg, "kid": "e1" if alg == "ES256" else "k1", **AT_HEADER}), dumps(claims), alg)
+
+
+def nest(depth: int, kind: str) -> Any:
+    """A JSON value ``depth`` levels deep (1: a scalar)."""
+    value: Any = 1
+    for _ in range(depth - 1):
+        value = [value] if kind == "array" else {"a": value}
+    return value
+
+
+def json_depth(value: object) -> int:
+    """How deeply ``value`` nests, counted as the user endpoint's limit counts (a scalar is 1), without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        deepest = max(deepest, level)
+        members = item.values() if isinstance(item, dict) else item if isinstance(item, list) else []
+        pending.extend((member, level + 1) for member in members)
+    return deepest
+
+
+def vouching(valid: dict[str, Any], members: st.SearchStrategy[Any]) -> st.SearchStrategy[HttpResponse]:
+    """An identity answer (introspection, a user): a 200 with hostile ``members`` (most of the time, so that every
+    check after the status and the parsing is reached), the honest answer, or anything."""
+    return weighted((4, members.map(ok)), (1, st.just(ok(valid))), (1, answers(objects_like(valid))))
+
+
+def user_answers(claim: str, value: Any) -> st.SearchStrategy[HttpResponse]:
+    """A user endpoint's answers, naming the user by ``claim``: the name or other members broken, or the JSON
+    nested around the depth limit."""
+    user = {claim: value, "login": "alice", "name": "Alice"}
+    deep = st.builds(  # one level past the limit, at it, or far either side
+        lambda depth, kind: {**user, "repos": nest(depth - 1, kind)},
+        st.sampled_from([MAX_DEPTH + 1, MAX_DEPTH, MAX_DEPTH + 8, 3, 500]),
+        st.sampled_from(["array", "object"]),
+    )
+    members = weighted((2, with_member(user, claim, subject_values)), (1, deep), (1, objects_like(user, claim_values)))
+    return vouching(user, members)
+
+
+def oauth2_routes(mode: str) -> st.SearchStrategy[dict[tuple[str, str], HttpResponse]]:
+    """What each of the server's endpoints answers, for a provider reading who logged in from ``mode``: mostly a
+    token response; a JWT access token with its subject, other claims or header hostile, or any hostile JWT; an
+    identity answer with hostile members. A user endpoint beside a JWT or introspection (profile data) names the
+    user as the token does."""
+    claim, user = OAUTH2_SUBJECTS[mode]
+    access_token = mostly(st.just("at-1"), access_tokens)
+    if mode == "access_token":
+        access_token = weighted(
+            (3, subject_values.map(lambda sub: at_jwt({**AT_CLAIMS, "sub": sub}))),
+            (1, grant_values.map(lambda permissions: at_jwt({**AT_CLAIMS, "permissions": permissions}))),
+            (1, st.just(at_jwt(AT_CLAIMS))),
+            (3, signed_jwts(AT_CLAIMS, ("RS256", "ES256"), claim_values, AT_HEADER)),
+            (2, hostile_jwts(AT_CLAIMS, ("RS256", "ES256"), claim_values, AT_HEADER)),
+        )
+    tokens = st.fixed_dictionaries(
+        {"access_token": access_token},
+        optional={
+            "token_type": mostly(st.sampled_from(["Bearer", "bearer"]), st.just("DPoP") | json_values),
+            "refresh_token": mostly(st.just("rt-2"), json_values),
+            "scope": mostly(st.just("profile"), grant_values),
+            "expires_in": json_values,
+        },
+    )
+    refusals = st.sampled_from(
+        [
+            HttpResponse(400, {}, dumps({"error": "invalid_grant"})),
+            HttpResponse(503, {}, dumps({"error": "temporarily_unavailable"})),
+            HttpResponse(400, {}, b"[" * 5_000),
+        ]
+    )
+    routes = {
+        ("POST", f"{AS_ISSUER}/token"): mostly(tokens.map(ok), answers(tokens.flatmap(objects_like)) | refusals),
+        ("GET", f"{AS_ISSUER}/me"): user_answers(claim, user),
+    }
+    if mode == "access_token":
+        routes[("GET", AS_METADATA_URL)] = mostly(st.just(ok(AS_METADATA)), answers(as_metadata_documents))
+        routes[("GET", f"{AS_ISSUER}/jwks")] = jwks_answers
+    if mode == "introspection":
+        members = weighted(
+            (2, with_member(INTROSPECTION, "sub", subject_values)),
+            (2, with_member(INTROSPECTION, "active", active_values)),
+            (1, with_member(INTROSPECTION, "roles", grant_values)),
+            (1, objects_like(INTROSPECTION, claim_values)),
+        )
+        routes[("POST", f"{AS_ISSUER}/introspect")] = vouching(INTROSPECTION, members)
+    return st.fixed_dictionaries(routes)
+
+
+OAUTH2_ROUTES = {mode: oauth2_routes(mode) for mode in OAUTH2_MODES}
+"""Built once: a strategy made afresh for every example costs hypothesis more than the example."""
+
+
+def oauth2_provider(http: AnsweringHttp, mode: str, *, profile: bool = False, metadata: bool = False) -> OAuth2Provider:
+    """An ``oauth2`` provider reading who logged in from ``mode``, with a user endpoint for profile data beside a
+    token (``profile``), and its endpoints from RFC 8414 metadata (``metadata``) instead of configured."""
+    options: dict[str, Any] = {"client_id": "client-1", "identity": mode, **OAUTH2_OPTIONS[mode]}
+    if profile:
+        options["user_endpoint"] = f"{AS_ISSUER}/me"
+    if metadata:
+        options = {name: value for name, value in options.items() if not name.endswith("_endpoint")}
+        options |= {"issuer": AS_ISSUER, "metadata": True}
+        options |= {"user_endpoint": f"{AS_ISSUER}/me"} if mode == "user_endpoint" or profile else {}
+    entry = ProviderSettings(id="oauth2", type="oauth2", name="OAuth 2.0", options=options)
+    return oauth2_module.create(entry, fuzz_toolkit(http))  # type: ignore[arg-type]
+
+
+def assert_access(access: object) -> None:
+    assert isinstance(access, dict)
+    assert set(access) == {"scopes", "permissions"}
+    for granted in access.values():
+        assert isinstance(granted, list)
+        assert all(isinstance(item, str) for item in granted)
+
+
+def assert_oauth2_identity(identity: Identity, mode: str) -> None:
+    sub = identity.sub
+    assert isinstance(sub, str)
+    assert sub.strip()
+    assert sub.isprintable()
+    assert len(sub) <= MAX_SUBJECT_LENGTH
+    assert isinstance(identity.person, dict)
+    json.dumps(identity.person)  # the session stores it as JSON
+    assert_access(identity.access)
+    if mode == "user_endpoint":  # the whole person came from the user endpoint's JSON, which has a depth limit
+        assert json_depth(identity.person) <= MAX_DEPTH
+    if identity.grant is not None:
+        assert identity.grant == {"refresh_token": identity.grant["refresh_token"], "sub": sub}
+        assert isinstance(identity.grant["refresh_token"], str)
+        assert identity.grant["refresh_token"]
+
+
+def only_login_errors(call: Callable[[], T], codes: Collection[str]) -> T | GatewayError:
+    """As :func:`only_gateway_errors`, and the error a LoginError (the flow's stable login codes)."""
+    result = only_gateway_errors(call, codes)
+    assert not isinstance(result, GatewayError) or isinstance(result, LoginError), repr(result)
+    return result
+
+
+@pytest.mark.parametrize("mode", OAUTH2_MODES)
+@settings(FUZZ, max_examples=60)
+@given(data=st.data())
+def test_oauth2_complete_only_ever_fails_with_a_login_code(mode: str, data: st.DataObject) -> None:
+    profile = mode != "user_endpoint" and data.draw(st.booleans(), label="profile")
+    routes = data.draw(OAUTH2_ROUTES[mode], label="routes")
+    params = data.draw(mostly(st.just({"iss": AS_ISSUER}), st.fixed_dictionaries({}, optional={"iss": texts})))
+    provider = oauth2_provider(routed(routes), mode, profile=profile)
+    callback = Callback("code-1", params, "v" * 64, "", REDIRECT, NOW)
+    result = only_login_errors(lambda: provider.complete(callback), OAUTH2_LOGIN_CODES)
+    if isinstance(result, Identity):
+        assert_oauth2_identity(result, mode)
+        if mode == "introspection":  # no login without the server vouching for the token
+            assert json.loads(routes[("POST", f"{AS_ISSUER}/introspect")].body)["active"] is True
+
+
+@pytest.mark.parametrize("mode", OAUTH2_MODES)
+@settings(FUZZ, max_examples=50)
+@given(data=st.data())
+def test_oauth2_refresh_only_ever_fails_with_a_session_code(mode: str, data: st.DataObject) -> None:
+    profile = mode != "user_endpoint" and data.draw(st.booleans(), label="profile")
+    routes = data.draw(OAUTH2_ROUTES[mode], label="routes")
+    provider = oauth2_provider(routed(routes), mode, profile=profile)
+    grant = {"refresh_token": "rt-1", "sub": str(OAUTH2_SUBJECTS[mode][1])}
+    named: list[str] = []  # whom each answer named, as the provider read it
+    identify = IdentityReader.identify
+
+    def recording(reader: IdentityReader, *args: Any) -> Any:
+        who = identify(reader, *args)
+        named.append(who.sub)
+        return who
+
+    with patch.object(IdentityReader, "identify", recording):
+        result = only_gateway_errors(lambda: provider.refresh(grant, NOW), OAUTH2_REFRESH_CODES)
+    if isinstance(result, Refreshed):
+        assert named == [grant["sub"]]  # the same user, or no refresh
+        assert result.grant["sub"] == grant["sub"]
+        assert isinstance(result.grant["refresh_token"], str)
+        assert result.grant["refresh_token"]
+        assert isinstance(result.person, dict)
+        json.dumps(result.person)
+        assert_access(result.access)
+
+
+@settings(FUZZ, max_examples=100)
+@given(mode=st.sampled_from(OAUTH2_MODES), metadata=answers(as_metadata_documents))
+@example(mode="access_token", metadata=HttpResponse(200, {}, dumps({**AS_METADATA, "jwks_uri": None})))
+def test_any_authorization_server_metadata_starts_an_oauth2_login_or_is_provider_unavailable(
+    mode: str, metadata: HttpResponse
+) -> None:
+    provider = oauth2_provider(routed({("GET", AS_METADATA_URL): metadata}), mode, metadata=True)
+    request = AuthorizationRequest("st", NONCE, "challenge", REDIRECT, NOW)
+    result = only_login_errors(lambda: provider.authorize(request), {"provider_unavailable"})
+    if not isinstance(result, GatewayError):
+        parts = urlsplit(result.url)
+        assert parts.scheme in ("https", "http")
+        query = parse_qs(parts.query)
+        assert (query["state"], query["client_id"], query["response_type"]) == (["st"], ["client-1"], ["code"])
+        assert "nonce" not in query
+
+
 # -- Singpass FAPI 2.0: PAR, DPoP nonces, encrypted tokens ---------------------------------------------------
 
 FAPI_ISSUER = "https://id.example/fapi"
@@ -546,6 +898,15 @@ CALLBACK_CODES = {
 
 
 CALLBACK_APP = load_handler("callback")
+GATEWAY_ISSUERS = {"sgid": SGID_ISSUER, "oidc": ISSUER, "oauth2": AS_ISSUER}
+"""The providers the gateway-level properties log in with, and the ``iss`` each one's callback carries."""
+
+
+def gateway_providers(http: AnsweringHttp) -> dict[str, Any]:
+    """One provider of each of those types over ``http``, their discovery and metadata answered honestly."""
+    http.on("GET", f"{ISSUER}/.well-known/openid-configuration", ok(DISCOVERY))
+    http.on("GET", AS_METADATA_URL, ok(AS_METADATA))
+    return {"sgid": sgid_provider(http), "oidc": oidc_provider(http), "oauth2": oauth2_provider(http, "access_token")}
 
 
 @dataclass(frozen=True)
@@ -582,7 +943,7 @@ def api_event(provider: str, query: dict[str, str], cookies: list[str], headers:
 
 @settings(FUZZ, max_examples=150)
 @given(
-    provider=st.sampled_from(["sgid", "oidc"]) | texts,
+    provider=st.sampled_from(sorted(GATEWAY_ISSUERS)) | texts,
     params=st.dictionaries(st.sampled_from(["state", "code", "error", "iss"]) | texts, texts, max_size=4),
     binding=st.none() | texts,
 )
@@ -590,22 +951,20 @@ def api_event(provider: str, query: dict[str, str], cookies: list[str], headers:
 def test_complete_login_with_any_parameters_and_cookie_fails_with_a_callback_code(
     provider: str, params: dict[str, str], binding: str | None
 ) -> None:
-    http = AnsweringHttp()
-    http.on("GET", f"{ISSUER}/.well-known/openid-configuration", HttpResponse(200, {}, dumps(DISCOVERY)))
     store = MemoryStore()
-    gateway = Gateway(SETTINGS, store, {"sgid": sgid_provider(http), "oidc": oidc_provider(http)})  # type: ignore[arg-type]
+    gateway = Gateway(SETTINGS, store, gateway_providers(AnsweringHttp()))
     with pytest.raises((LoginFailed, UnknownProvider)) as failure:  # no login transaction: it can only fail
         gateway.complete_login(provider, params, binding)
     if isinstance(failure.value, LoginFailed):
         assert failure.value.error.code in CALLBACK_CODES
         assert failure.value.location.startswith(FRONTEND + "/?")
     else:
-        assert provider not in ("sgid", "oidc")
+        assert provider not in GATEWAY_ISSUERS
 
 
 @settings(FUZZ, max_examples=80)
 @given(
-    provider=st.sampled_from(["sgid", "oidc"]) | texts,
+    provider=st.sampled_from(sorted(GATEWAY_ISSUERS)) | texts,
     return_to=st.none() | st.sampled_from(["/", "/back?x=1#f", "//evil.example", "https://evil.example/"]) | texts,
     held_session=st.none() | st.just("s-1") | texts,
 )
@@ -616,10 +975,7 @@ def test_begin_login_with_any_return_to_and_session_cookie_redirects_or_refuses(
 ) -> None:
     store = MemoryStore()
     store.put_session("s-1", Session("sgid", "u=1", {}, expires_at=NOW + 600, seen_at=NOW))
-    discovery = HttpResponse(200, {}, dumps(DISCOVERY))
-    http = routed({("GET", f"{ISSUER}/.well-known/openid-configuration"): discovery})
-    providers = {"sgid": sgid_provider(http), "oidc": oidc_provider(http)}
-    gateway = Gateway(SETTINGS, store, providers, clock=lambda: float(NOW))  # type: ignore[arg-type]
+    gateway = Gateway(SETTINGS, store, gateway_providers(AnsweringHttp()), clock=lambda: float(NOW))
     login = only_gateway_errors(
         lambda: gateway.begin_login(provider, return_to, "https://id.example", held_session),
         {"unknown_provider", "invalid_return_to"},
@@ -638,10 +994,9 @@ def test_begin_login_with_any_return_to_and_session_cookie_redirects_or_refuses(
 def test_the_callback_handler_always_answers_a_clean_redirect(data: st.DataObject) -> None:
     clock = [float(NOW)]
     http = AnsweringHttp()
-    http.on("GET", f"{ISSUER}/.well-known/openid-configuration", HttpResponse(200, {}, dumps(DISCOVERY)))
     store = MemoryStore()
-    providers = {"sgid": sgid_provider(http), "oidc": oidc_provider(http)}
-    gateway = Gateway(SETTINGS, store, providers, clock=lambda: clock[0])  # type: ignore[arg-type]
+    providers = gateway_providers(http)
+    gateway = Gateway(SETTINGS, store, providers, clock=lambda: clock[0])
     CALLBACK_APP.GATEWAY = gateway  # type: ignore[attr-defined]
 
     # a login in progress, and what the provider will answer when it is finished
@@ -649,7 +1004,10 @@ def test_the_callback_handler_always_answers_a_clean_redirect(data: st.DataObjec
     return_to = data.draw(st.sampled_from(["/", "/back", "/p?x=1&error=old#frag"]))
     login = gateway.begin_login(started, return_to, "https://id.example")
     [txn] = store.transactions.values()
-    routes = data.draw(sgid_routes(txn.nonce) if started == "sgid" else oidc_routes(txn.nonce))
+    routes = data.draw(
+        sgid_routes(txn.nonce) if started == "sgid" else oidc_routes(txn.nonce) if started == "oidc" else
+        OAUTH2_ROUTES["access_token"]
+    )  # fmt: skip
     answering(http, routes)
     clock[0] += data.draw(mostly(st.just(0), st.sampled_from([1, SETTINGS.login_ttl_seconds, 10**6])))
 
@@ -662,7 +1020,7 @@ def test_the_callback_handler_always_answers_a_clean_redirect(data: st.DataObjec
     callback_params = {
         "state": usually(txn.state, mutated(txn.state) | texts),
         "code": usually("code-1", texts | st.just("c" * 5_000)),
-        "iss": usually(ISSUER if started == "oidc" else SGID_ISSUER, texts),
+        "iss": usually(GATEWAY_ISSUERS[started], texts),
     }
     optional = st.fixed_dictionaries(
         {},

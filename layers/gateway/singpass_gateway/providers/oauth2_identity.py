@@ -176,7 +176,7 @@ def subject(source: Mapping[str, Any], name: str) -> str:
     ``id``), as text. A boolean, float, null, object or blank is no identifier."""
     value = source.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        value = str(value)  # then held to the same length as any identifier (JSON integers run to 4300 digits)
     if not isinstance(value, str) or not value.strip():
         raise InvalidToken(f"the {name!r} naming the user is missing or not a string or integer")
     if len(value) > MAX_SUBJECT_LENGTH or not value.isprintable():
