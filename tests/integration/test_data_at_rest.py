@@ -11,6 +11,7 @@ from singpass_gateway.store import digest
 
 from infra.sandbox.browser import Browser, items, provider_redirect, query
 from infra.sandbox.stack import Sandbox
+from tests.integration.test_refresh import unsealed_grant
 
 SESSION = "__Host-sgw_session"
 LOGIN = "__Host-sgw_login"
@@ -27,6 +28,18 @@ def dump(item: dict[str, Any]) -> str:
         else:
             parts.append(str(next(iter(value.values()))))
     return "\n".join(parts)
+
+
+def kms_decrypted(sandbox: Sandbox, item: dict[str, Any]) -> str:
+    """What a database reader who may also call kms:Decrypt sees of a session's grant: its KMS layer opened with
+    the encryption context the item's own key gives (the session id's digest), raw and as base64."""
+    if "grant" not in item:
+        return ""
+    context = {"session": item["pk"]["S"].removeprefix("session#")}
+    raw = bytes(
+        sandbox.aws_client("kms").decrypt(CiphertextBlob=item["grant"]["B"], EncryptionContext=context)["Plaintext"]
+    )
+    return raw.decode("latin-1") + "\n" + base64.b64encode(raw).decode()
 
 
 def stored(sandbox: Sandbox, pk: str) -> dict[str, Any]:
@@ -67,9 +80,9 @@ def test_a_stored_session_shows_no_personal_data(sandbox: Sandbox, provider: str
     me = browser.api("/api/me").json()
     session_id = browser.cookies[SESSION]
     item = stored(sandbox, "session#" + digest(session_id))
-    text = dump(item)
+    text = dump(item) + "\n" + kms_decrypted(sandbox, item)  # kms:Decrypt opens no more than the table does
 
-    # Readable: only what conditions and TTL need; everything else is in the sealed value (or the KMS grant).
+    # Readable: only what conditions and TTL need; everything else is in the sealed value (or the sealed grant).
     assert set(item) <= {"pk", "provider", "expires_at", "refreshed_at", "seen_at", "sealed", "grant"}
     # A Corppass login's entity (UEN, name), acting user and e-service roles are kept as the person's data is.
     organisation = personal_strings({name: me.get(name) for name in ("entity", "act", "authorisations")})
@@ -78,7 +91,10 @@ def test_a_stored_session_shows_no_personal_data(sandbox: Sandbox, provider: str
     granted = personal_strings(me.get("access"))  # a plain OAuth 2.0 login's scopes and permissions
     if provider == "oauth2":
         assert "orders:refund" in granted
-    values = [me["sub"], session_id, *personal_strings(me["person"]), *organisation, *granted]
+    grant = list(unsealed_grant(sandbox, session_id).values()) if "grant" in item else []  # with the cookie
+    if provider in ("oidc", "oauth2"):
+        assert grant  # their logins keep a refresh token
+    values = [me["sub"], session_id, *personal_strings(me["person"]), *organisation, *granted, *grant]
     leaks = [value for value in values if value in text]
     assert personal_strings(me["person"])  # the login read real data
     assert leaks == []

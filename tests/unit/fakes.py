@@ -121,12 +121,13 @@ class MemoryStore:
     def put_session(self, session_id: str, session: Session) -> None:
         self.sessions[session_id] = session
 
-    def get_session(self, session_id: str, now: int) -> Session | None:
+    def get_session(self, session_id: str, now: int, *, include_expired: bool = False) -> Session | None:
         session = self.sessions.get(session_id)
-        return session if session is not None and session.expires_at > now else None
+        return session if session is not None and (session.expires_at > now or include_expired) else None
 
-    def delete_session(self, session_id: str) -> None:
-        self.sessions.pop(session_id, None)
+    def delete_session(self, session_id: str) -> Session | None:
+        self.leases.pop(session_id, None)
+        return self.sessions.pop(session_id, None)
 
     def lease_refresh(self, session_id: str, now: int, seconds: int) -> Session | None:
         session = self.get_session(session_id, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -12,16 +13,19 @@ from singpass_gateway.errors import (
     InvalidToken,
     NotAuthenticated,
     ProviderUnavailable,
+    RefreshRejected,
     UnknownProvider,
 )
 from singpass_gateway.flows import Gateway, LoginFailed
+from singpass_gateway.grants import open_grant, seal_grant
 from singpass_gateway.keys import KeyUnavailable
-from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity
+from singpass_gateway.providers import Authorization, AuthorizationRequest, Callback, Identity, Refreshed
 from singpass_gateway.secrets import SecretUnavailable
 from singpass_gateway.settings import load_settings
-from singpass_gateway.store import LoginTransaction, Session, StoreUnavailable
+from singpass_gateway.store import LoginTransaction, Session, StoreUnavailable, digest
 
 from tests.unit.fakes import MemoryStore
+from tests.unit.upstream import PlainSealer
 
 SETTINGS = load_settings(
     {
@@ -302,3 +306,193 @@ def test_a_login_stored_with_a_return_to_outside_the_grammar_comes_back_to_the_h
             assert failure.value.location == location
         else:
             assert flow.complete_login("sgid", {"state": state, "code": "c"}, binding).location == location
+
+
+# -- refresh grants: sealed under the session id, and revoked however the session ends --------------------------
+
+GRANT = {"refresh_token": "rt-of-the-held-session", "sub": "u=1"}
+HELD = "held-session-id"
+NOW = 5000
+
+
+class RefreshingProvider(ScriptedProvider):
+    """A provider that keeps refresh tokens: it records each revocation (and what was stored when it came), and
+    can be down for them."""
+
+    def __init__(self, store: MemoryStore, revoke_fails: Exception | None = None) -> None:
+        super().__init__(Identity(sub="u=1", person={"name": "A"}, grant=dict(GRANT)))
+        self.store, self.revoke_fails = store, revoke_fails
+        self.revoked: list[dict[str, str]] = []
+        self.transactions_at_revocation: list[int] = []
+        self.refresh_outcome: Exception | None = None
+        self.during_refresh: Callable[[], None] = lambda: None
+
+    def refresh(self, grant: dict[str, str], now: int) -> Refreshed:
+        self.during_refresh()
+        if self.refresh_outcome is not None:
+            raise self.refresh_outcome
+        return Refreshed(person={"name": "B"}, grant={**grant, "refresh_token": "rotated-" + grant["refresh_token"]})
+
+    def revoke(self, grant: dict[str, str]) -> None:
+        self.revoked.append(grant)
+        self.transactions_at_revocation.append(len(self.store.transactions))
+        if self.revoke_fails is not None:
+            raise self.revoke_fails
+
+
+def refreshing(
+    revoke_fails: Exception | None = None, store: MemoryStore | None = None
+) -> tuple[Gateway, MemoryStore, RefreshingProvider]:
+    store = store or MemoryStore()
+    provider = RefreshingProvider(store, revoke_fails)
+    flow = Gateway(SETTINGS, store, {"sgid": provider}, PlainSealer(), clock=lambda: float(NOW))  # type: ignore[arg-type]
+    return flow, store, provider
+
+
+def hold(store: MemoryStore, *, expires_at: int = 100_000, seen_at: int = NOW, grant: bytes | None = None) -> None:
+    """A session this browser holds, its grant sealed as the gateway seals it (or as given)."""
+    sealed = seal_grant(PlainSealer(), HELD, GRANT) if grant is None else grant
+    store.sessions[HELD] = Session("sgid", "u=1", {}, expires_at, sealed_grant=sealed, seen_at=seen_at)
+
+
+def new_login(flow: Gateway, _: MemoryStore) -> None:
+    assert flow.begin_login("sgid", "/back", "https://x", previous_session_id=HELD).location
+
+
+def seen(flow: Gateway, _: MemoryStore) -> None:
+    with pytest.raises(NotAuthenticated):
+        flow.current_session(HELD)
+
+
+def logout(flow: Gateway, _: MemoryStore) -> None:
+    flow.logout(HELD)
+
+
+ENDINGS: dict[str, tuple[int, int, Callable[[Gateway, MemoryStore], None]]] = {
+    # a session's expires_at, its seen_at, and what ends it
+    "new-login-in-the-same-browser": (100_000, NOW, new_login),
+    "idle-when-next-seen": (100_000, NOW - SETTINGS.session_idle_seconds, seen),
+    "expired-when-next-seen": (NOW, NOW, seen),
+    "logout": (100_000, NOW, logout),
+}
+
+
+def test_a_stored_grant_does_not_open_with_kms_alone() -> None:
+    """What a table export and kms:Decrypt give is sealed under the session id, which the table does not hold."""
+    flow, store, _ = refreshing()
+    state, binding = started(flow, store)
+    done = flow.complete_login("sgid", {"state": state, "code": "c"}, binding)
+    sealed = store.sessions[done.session_id].sealed_grant
+    assert sealed is not None
+
+    decrypted = PlainSealer().unseal(sealed, digest(done.session_id))
+
+    assert b"rt-of-the-held-session" not in decrypted
+    assert b"u=1" not in decrypted
+    assert open_grant(PlainSealer(), done.session_id, sealed, "u=1") == GRANT
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_every_way_a_session_ends_revokes_its_refresh_token_once(ending: str) -> None:
+    expires_at, seen_at, end = ENDINGS[ending]
+    flow, store, provider = refreshing()
+    hold(store, expires_at=expires_at, seen_at=seen_at)
+
+    end(flow, store)
+    end(flow, store)  # seen again, logged out again, another login: nothing left to revoke
+
+    assert provider.revoked == [GRANT]
+    assert HELD not in store.sessions
+
+
+@pytest.mark.parametrize("failure", [ProviderUnavailable("revocation answered HTTP 503"), RuntimeError("a bug")])
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_a_failing_revocation_does_not_break_the_sessions_end(
+    ending: str, failure: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    expires_at, seen_at, end = ENDINGS[ending]
+    flow, store, provider = refreshing(revoke_fails=failure)
+    hold(store, expires_at=expires_at, seen_at=seen_at)
+
+    end(flow, store)  # the login starts, the session ends, the logout answers: as with a healthy provider
+
+    assert provider.revoked == [GRANT]
+    assert HELD not in store.sessions
+    if isinstance(failure, ProviderUnavailable):
+        [line] = [record for record in caplog.records if record.getMessage() == "revocation failed"]
+        logged_as = (line.levelname, line.provider, line.error_code)  # type: ignore[attr-defined]
+        assert logged_as == ("WARNING", "sgid", "provider_unavailable")
+    logged = " ".join(str(vars(record)) for record in caplog.records)
+    assert "rt-of-the-held-session" not in logged
+
+
+def test_a_new_login_revokes_the_held_sessions_token_only_once_its_own_transaction_is_stored() -> None:
+    """The revocation is the login start's last step: one revocation call, which can take no more than what is
+    left of the invocation's time, after which the login goes on whatever it answered."""
+    flow, store, provider = refreshing()
+    hold(store)
+
+    flow.begin_login("sgid", "/back", "https://x", previous_session_id=HELD)
+
+    assert provider.transactions_at_revocation == [1]
+
+
+def test_a_new_login_that_cannot_be_stored_still_revokes_the_session_it_ended() -> None:
+    flow, store, provider = refreshing(store=UnavailableStore())
+    hold(store)
+
+    with pytest.raises(LoginFailed):
+        flow.begin_login("sgid", "/back", "https://x", previous_session_id=HELD)
+
+    assert provider.revoked == [GRANT]
+    assert HELD not in store.sessions
+
+
+def test_a_refused_refresh_ends_the_session_without_a_revocation() -> None:
+    flow, store, provider = refreshing()
+    hold(store)
+    provider.refresh_outcome = RefreshRejected("invalid_grant")
+
+    with pytest.raises(NotAuthenticated):
+        flow.current_session(HELD, refresh=True)
+
+    assert provider.revoked == []
+    assert HELD not in store.sessions
+
+
+def test_a_session_that_ends_during_its_refresh_has_both_tokens_revoked() -> None:
+    """Logged out while its refresh ran: the logout revokes the token the refresh spent, the refresh the new one."""
+    flow, store, provider = refreshing()
+    hold(store)
+    provider.during_refresh = lambda: flow.logout(HELD)
+
+    with pytest.raises(NotAuthenticated):
+        flow.current_session(HELD, refresh=True)
+
+    assert [grant["refresh_token"] for grant in provider.revoked] == [
+        "rt-of-the-held-session",
+        "rotated-rt-of-the-held-session",
+    ]
+
+
+def test_a_grant_sealed_by_kms_alone_before_refreshes_once_and_is_sealed_anew() -> None:
+    """A session live at the deploy keeps refreshing; its next grant is sealed in both layers."""
+    flow, store, _ = refreshing()
+    hold(store, grant=PlainSealer().seal(json.dumps(GRANT).encode(), digest(HELD)))
+
+    refreshed = flow.current_session(HELD, refresh=True)
+
+    assert refreshed.person == {"name": "B"}
+    sealed = store.sessions[HELD].sealed_grant
+    assert sealed is not None
+    assert b"rotated-" not in PlainSealer().unseal(sealed, digest(HELD))
+    assert open_grant(PlainSealer(), HELD, sealed, "u=1")["refresh_token"] == "rotated-rt-of-the-held-session"
+
+
+def test_a_grant_sealed_by_kms_alone_before_is_revoked_when_its_session_ends() -> None:
+    flow, store, provider = refreshing()
+    hold(store, grant=PlainSealer().seal(json.dumps(GRANT).encode(), digest(HELD)))
+
+    flow.logout(HELD)
+
+    assert provider.revoked == [GRANT]

@@ -26,6 +26,7 @@ def test_every_seal_uses_a_fresh_nonce() -> None:
     [
         ("another-browsers-secret", "session", "session#abc"),
         (SECRET, "login", "session#abc"),  # a session's key is not a login's
+        (SECRET, "grant", "session#abc"),  # nor its grant's, sealed in the same item
         (SECRET, "session", "session#another"),  # moved to another item
     ],
 )

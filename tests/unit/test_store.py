@@ -1,4 +1,5 @@
-"""The store's pure helpers; its DynamoDB calls are tested against DynamoDB Local in tests/integration."""
+"""The store's pure helpers, and a session's end on moto's DynamoDB; its DynamoDB calls are tested against
+DynamoDB Local in tests/integration."""
 
 from __future__ import annotations
 
@@ -6,11 +7,21 @@ import base64
 import hashlib
 import json
 import zlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from singpass_gateway import aws
 from singpass_gateway.sealing import open_for, seal_for
-from singpass_gateway.store import COMPRESSED, MAX_SESSION_JSON_BYTES, Session, _seal_session, _session, digest
+from singpass_gateway.store import (
+    COMPRESSED,
+    MAX_SESSION_JSON_BYTES,
+    Session,
+    Store,
+    _seal_session,
+    _session,
+    digest,
+)
 
 
 def test_a_lone_surrogate_in_a_browsers_secret_digests_instead_of_crashing() -> None:
@@ -79,3 +90,35 @@ def test_a_session_sealed_before_compression_still_opens() -> None:
 )
 def test_a_compressed_session_that_does_not_inflate_to_an_object_within_bounds_is_no_session(packed: object) -> None:
     assert _session(SESSION_ID, item(sealed_as({COMPRESSED: packed}))) is None
+
+
+# -- a session's end hands back what it held, once, for its grant to be revoked (moto's DynamoDB) -------------------
+
+
+@pytest.fixture
+def store(moto: None) -> Store:
+    aws.dynamodb().create_table(
+        TableName="sessions",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return Store("sessions")
+
+
+def test_deleting_a_session_hands_back_its_grant_once(store: Store) -> None:
+    held = replace(session({"name": "TAN HENG HUAT"}), sealed_grant=b"sealed-grant")
+    store.put_session(SESSION_ID, held)
+
+    assert store.delete_session(SESSION_ID) == held
+    assert store.delete_session(SESSION_ID) is None  # a concurrent end of the same session gets nothing to revoke
+    assert store.get_session(SESSION_ID, 0) is None
+
+
+def test_an_expired_session_is_read_only_by_a_caller_that_ends_it(store: Store) -> None:
+    expired = replace(session({"name": "TAN HENG HUAT"}), expires_at=1_900_000_000, sealed_grant=b"sealed-grant")
+    store.put_session(SESSION_ID, expired)
+
+    assert store.get_session(SESSION_ID, 1_900_000_000) is None  # a live session is all a plain read returns
+    assert store.get_session(SESSION_ID, 1_900_000_000, include_expired=True) == expired
+    assert store.delete_session(SESSION_ID) == expired  # ended when next seen, its grant handed back

@@ -47,6 +47,7 @@ from singpass_gateway.jose import MAX_JWKS_KEYS, REPLICATED_CLAIMS
 from singpass_gateway.keys.pem import thumbprint
 from singpass_gateway.providers import build_providers
 from singpass_gateway.providers.myinfo_v3 import pki_base_string
+from singpass_gateway.sealing import SealingUnavailable
 from singpass_gateway.settings import load_settings
 
 from tests.unit.fakes import FakeHttp, FakeToolkit, MemoryStore, json_response, pem
@@ -698,16 +699,17 @@ def expect(condition: bool, complaint: str) -> None:
 
 
 class PlainSealer:
-    """Seals grants as JSON bound to their session's digest: KMS's encryption context, without KMS."""
+    """KMS's Encrypt and Decrypt without KMS: the plaintext as it is, bound to its session's digest as KMS binds it
+    to the encryption context (another digest does not open it, as KMS refuses it)."""
 
-    def seal(self, grant: dict[str, str], session_digest: str) -> bytes:
-        return json.dumps({"session": session_digest, "grant": grant}).encode()
+    def seal(self, plaintext: bytes, session_digest: str) -> bytes:
+        return json.dumps({"session": session_digest, "plaintext": base64.b64encode(plaintext).decode()}).encode()
 
-    def unseal(self, sealed: bytes, session_digest: str) -> dict[str, str]:
+    def unseal(self, sealed: bytes, session_digest: str) -> bytes:
         document = json.loads(sealed)
-        assert document["session"] == session_digest
-        grant: dict[str, str] = document["grant"]
-        return grant
+        if document["session"] != session_digest:
+            raise SealingUnavailable("KMS Decrypt failed: InvalidCiphertextException")
+        return base64.b64decode(document["plaintext"])
 
 
 # -- OAuth 2.0 client authentication and DPoP, as a correct server checks them -----------------------------------

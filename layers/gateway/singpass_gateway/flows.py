@@ -4,7 +4,8 @@ State, nonce, PKCE, browser binding, sessions and redirects are handled here onc
 never parse tokens (providers do, through :mod:`singpass_gateway.jose`) and never format HTTP responses
 (handlers do, through :mod:`singpass_gateway.web`). Logins are counted here too (started, succeeded, failed by
 stable code; callbacks refused before they spent a login apart from them), and each provider call is attributed
-to its provider for the upstream metrics.
+to its provider for the upstream metrics. However a session ends (logout, a new login in the same browser, idle
+timeout, expiry when next seen) its provider's refresh token is revoked, best effort (:meth:`Gateway._revoke`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .errors import (
     RefreshRejected,
     UnknownProvider,
 )
+from .grants import KmsLayer, open_grant, seal_grant
 from .observability import (
     UNKNOWN_PROVIDER,
     calls_for,
@@ -53,9 +55,9 @@ from .providers import (
     Toolkit,
     build_providers,
 )
-from .sealing import GrantSealer
+from .sealing import KmsSealer
 from .settings import Settings, settings
-from .store import LoginTransaction, Session, Store, StoreUnavailable, digest
+from .store import LoginTransaction, Session, Store, StoreUnavailable
 
 SEEN_RESOLUTION_SECONDS = 60
 """A session's last use is written at most once a minute: the idle timeout is that precise, and reads stay reads."""
@@ -105,7 +107,7 @@ class Gateway:
         config: Settings,
         store: Store,
         providers: Mapping[str, Provider],
-        sealer: GrantSealer | None = None,
+        sealer: KmsLayer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = config
@@ -134,8 +136,10 @@ class Gateway:
         """Start a login: a stored, browser-bound transaction and the provider's authorization URL.
 
         A session the browser already holds ends here, where its (SameSite=Strict) cookie is still sent: the
-        provider's redirect to the callback is cross-site and carries none. The callback always issues a new
-        session id, so an id planted before login never survives it (no fixation).
+        provider's redirect to the callback is cross-site and carries none (so the callback replaces nothing). The
+        callback always issues a new session id, so an id planted before login never survives it (no fixation).
+        Its refresh token is revoked once the transaction is stored, and a revocation that fails or runs out of
+        time leaves the login to go on (:meth:`_revoke`).
 
         An unknown provider or an unsafe return_to is refused (404, 400) before the login is counted as started,
         and is not counted as failed either: no login began, and the API's 4xx count shows such requests.
@@ -144,6 +148,7 @@ class Gateway:
         return_to = safe_return_to(requested_return_to)  # before anything is pushed or stored
         count_login_started(provider.id)
         now = int(self._clock())
+        held: Session | None = None
         verifier = secrets.token_urlsafe(64)
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         redirect_uri = self._settings.redirect_uri(provider.id, request_origin)
@@ -163,13 +168,15 @@ class Gateway:
                 expires_at=now + self._settings.login_ttl_seconds,
                 provider_data=dict(authorization.remember),
             )
-            if previous_session_id:
-                self._store.delete_session(previous_session_id)
+            held = self._store.delete_session(previous_session_id) if previous_session_id else None
             self._store.put_transaction(txn)
         except GatewayError as error:
             # A refused pushed authorization request, KMS failing to sign it, DynamoDB failing to end the held
             # session or to store the transaction: the browser navigated here, so it goes back to the frontend.
             raise self._failed(provider.id, error, return_to, consumed=False) from None
+        finally:
+            if held is not None and previous_session_id:  # ended, whether or not the login could start
+                self._revoke(previous_session_id, held, "replaced by a new login")
         logger.info("login started", extra={"provider": provider.id})
         return LoginRedirect(location=authorization.url, binding=txn.binding, max_age=self._settings.login_ttl_seconds)
 
@@ -189,7 +196,7 @@ class Gateway:
             now = int(self._clock())
             sealed = None
             if identity.grant and self._sealer is not None:
-                sealed = self._sealer.seal(identity.grant, digest(session_id))
+                sealed = seal_grant(self._sealer, session_id, identity.grant)
             session = Session(
                 provider_id=provider.id,
                 sub=identity.sub,
@@ -221,11 +228,14 @@ class Gateway:
         """The caller's live session, refreshed from the provider when asked or stale; NotAuthenticated when
         there is none (or the provider no longer honours it)."""
         now = int(self._clock())
-        session = self._store.get_session(session_id, now) if session_id else None
+        session = self._store.get_session(session_id, now, include_expired=True) if session_id else None
         if session is None or session_id is None:
             raise NotAuthenticated("no live session")
+        if session.expires_at <= now:
+            self._end_session(session_id, "expired")
+            raise NotAuthenticated("session expired")
         if now - session.seen_at >= self._settings.session_idle_seconds:
-            self._store.delete_session(session_id)
+            self._end_session(session_id, "idle")
             raise NotAuthenticated("session idle too long")
         if now - session.seen_at >= SEEN_RESOLUTION_SECONDS:
             self._store.touch_session(session_id, now)
@@ -236,18 +246,43 @@ class Gateway:
         return session
 
     def logout(self, session_id: str | None) -> None:
-        """Revoke the provider's refresh token where it can, and delete the session (idempotent)."""
-        if not session_id:
+        """Delete the session and revoke the provider's refresh token where it can (idempotent)."""
+        if session_id:
+            self._end_session(session_id, "logout")
+
+    def _end_session(self, session_id: str, reason: str) -> None:
+        """Delete the session and revoke its refresh token: a session's end by logout, idle timeout or expiry
+        (and, through :meth:`begin_login`, by a new login in the same browser). A refused refresh ends one
+        without: the provider already refused its token."""
+        ended = self._store.delete_session(session_id)
+        if ended is not None:
+            self._revoke(session_id, ended, reason)
+
+    def _revoke(self, session_id: str, ended: Session, reason: str, grant: dict[str, str] | None = None) -> None:
+        """Revoke an ended session's refresh token (``grant``, or else the one it stored), best effort.
+
+        Whatever fails (KMS, the provider down or out of time) is logged as a warning with the provider and the
+        error code, never the token, and a bug as one; either ends here, and the path that ended the session goes
+        on. Lambda cannot answer first and revoke after, so this runs before the answer: one revocation call,
+        bounded by the HTTP client's deadlines (:mod:`singpass_gateway.http`)."""
+        provider = self._providers.get(ended.provider_id)
+        if not isinstance(provider, Refreshes) or self._sealer is None:
             return
-        session = self._store.get_session(session_id, int(self._clock()))
-        provider = self._providers.get(session.provider_id) if session else None
-        if session and session.sealed_grant and self._sealer and isinstance(provider, Refreshes):
-            try:
-                with calls_for(provider.id):
-                    provider.revoke(self._sealer.unseal(session.sealed_grant, digest(session_id)))
-            except GatewayError as error:  # logging out must work even when the provider is down
-                logger.warning("revocation failed", extra={"provider": provider.id, "detail": error.detail})
-        self._store.delete_session(session_id)
+        try:
+            if grant is None:
+                if ended.sealed_grant is None:
+                    return  # the provider gave no refresh token
+                grant = open_grant(self._sealer, session_id, ended.sealed_grant, ended.sub)
+            with calls_for(provider.id):
+                provider.revoke(grant)
+        except GatewayError as error:
+            extra = {"provider": provider.id, "reason": reason, "error_code": error.code, "detail": error.detail}
+            logger.warning("revocation failed", extra=extra)
+            return
+        except Exception as error:  # a bug: logged as one, and the session's end still goes on
+            log_unexpected(error)
+            return
+        logger.info("refresh token revoked", extra={"provider": provider.id, "reason": reason})
 
     def _refresh(self, session_id: str, session: Session, now: int) -> Session:
         """One refresh at a time per session: a concurrent request gets the current data, so a rotated
@@ -262,10 +297,11 @@ class Gateway:
         leased = self._store.lease_refresh(session_id, now, REFRESH_LEASE_SECONDS)
         if leased is None or leased.sealed_grant is None:
             return session
-        session, context = leased, digest(session_id)
+        session = leased
         try:
+            grant = open_grant(self._sealer, session_id, leased.sealed_grant, leased.sub)
             with calls_for(provider.id):
-                refreshed = provider.refresh(self._sealer.unseal(leased.sealed_grant, context), now)
+                refreshed = provider.refresh(grant, now)
         except RefreshRejected:
             self._store.delete_session(session_id)
             logger.info("session ended: refresh refused", extra={"provider": provider.id})
@@ -273,10 +309,12 @@ class Gateway:
         except GatewayError:
             self._store.release_refresh(session_id)
             raise
-        sealed = self._sealer.seal(refreshed.grant, context)
+        sealed = seal_grant(self._sealer, session_id, refreshed.grant)
         access = session.access if refreshed.access is None else refreshed.access
         session = replace(session, person=refreshed.person, sealed_grant=sealed, refreshed_at=now, access=access)
         if not self._store.save_refresh(session_id, session):
+            # Ended meanwhile (logout, a new login, idle): that revoked the token this refresh spent, not its successor.
+            self._revoke(session_id, session, "ended during its refresh", refreshed.grant)
             raise NotAuthenticated("the session ended during its refresh")
         logger.info("session refreshed", extra={"provider": provider.id})
         return session
@@ -367,7 +405,7 @@ class Gateway:
 def gateway() -> Gateway:
     """The container's gateway, built once from the environment's settings."""
     config = settings()
-    sealer = GrantSealer(config.session_key_arn) if config.session_key_arn else None
+    sealer = KmsSealer(config.session_key_arn) if config.session_key_arn else None
     return Gateway(config, Store(config.table_name), build_providers(config, Toolkit(config)), sealer)
 
 

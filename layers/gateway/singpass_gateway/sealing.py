@@ -3,15 +3,17 @@
 Two layers, so that a copy of the table reveals nothing personal or replayable:
 
 - **Browser-keyed sealing** (:func:`seal_for`, :func:`open_for`): a transaction's PKCE verifier, nonce and
-  provider data, and a session's subject, person data and provenance, are AES-256-GCM encrypted under a key
-  derived (HKDF-SHA256) from the random secret in the browser's cookie: the login binding or the session id.
-  The table holds only SHA-256 digests of those secrets, so the key exists only while the browser presents its
-  cookie. No KMS call, no key to rotate, and a database reader or anyone with the table's IAM permissions can
-  decrypt nothing. The item's key is the associated data: a sealed value cannot be moved to another item.
-- **KMS sealing** (:class:`GrantSealer`): refresh tokens (and the DPoP keys they are bound to) are additionally
-  encrypted with a KMS key, one Encrypt when a login keeps a grant and one Decrypt (and Encrypt) per refresh,
-  with the session's id hash as encryption context, so every use is in CloudTrail and disabling the key cuts
-  off every stored grant at once.
+  provider data, a session's subject, person data and provenance, and a session's provider grant, are
+  AES-256-GCM encrypted under a key derived (HKDF-SHA256) from the random secret in the browser's cookie: the
+  login binding or the session id. The table holds only SHA-256 digests of those secrets, so the key exists only
+  while the browser presents its cookie. No KMS call, no key to rotate, and a database reader or anyone with the
+  table's IAM permissions can decrypt nothing. The item's key is the associated data: a sealed value cannot be
+  moved to another item. Each purpose (``login``, ``session``, ``grant``) has a key of its own.
+- **KMS sealing** (:class:`KmsSealer`): a session's grant (refresh token, the DPoP key it is bound to, its
+  subject), already sealed under the browser's key, is in addition encrypted with a KMS key, one Encrypt when a
+  login keeps a grant and one Decrypt (and Encrypt) per refresh or revocation, with the session's id hash as
+  encryption context, so every use is in CloudTrail and disabling the key cuts off every stored grant at once.
+  :mod:`singpass_gateway.grants` puts the two layers together.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class SealingUnavailable(ServiceUnavailable):
     """KMS failed, or a sealed grant did not open (tampered, or moved from another session)."""
 
 
-Purpose = Literal["login", "session"]
+Purpose = Literal["login", "session", "grant"]
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
 
@@ -73,12 +75,13 @@ def _derive(secret: str, purpose: Purpose) -> bytes:
     )
 
 
-class GrantSealer:
+class KmsSealer:
+    """The KMS layer of a grant's seal: bytes in, bytes out, bound to the session by the encryption context."""
+
     def __init__(self, key_arn: str) -> None:
         self._key_arn = key_arn
 
-    def seal(self, grant: dict[str, str], session_digest: str) -> bytes:
-        plaintext = json.dumps(grant, separators=(",", ":")).encode()
+    def seal(self, plaintext: bytes, session_digest: str) -> bytes:
         try:
             response = aws.kms().encrypt(
                 KeyId=self._key_arn, Plaintext=plaintext, EncryptionContext={"session": session_digest}
@@ -88,12 +91,12 @@ class GrantSealer:
         ciphertext: bytes = response["CiphertextBlob"]
         return ciphertext
 
-    def unseal(self, sealed: bytes, session_digest: str) -> dict[str, str]:
+    def unseal(self, sealed: bytes, session_digest: str) -> bytes:
         try:
             response = aws.kms().decrypt(
                 KeyId=self._key_arn, CiphertextBlob=sealed, EncryptionContext={"session": session_digest}
             )
         except (ClientError, BotoCoreError) as error:
             raise SealingUnavailable(f"KMS Decrypt failed: {type(error).__name__}") from None
-        grant: dict[str, str] = json.loads(response["Plaintext"])
-        return grant
+        plaintext: bytes = response["Plaintext"]
+        return plaintext

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 MAX_SEALED_SESSION_BYTES = 384 * 1024
 """The most a session's sealed data may take. DynamoDB refuses an item over 400 KB (409,600 bytes, attribute
 names and values together); the rest of a session item (its key, provider, three timestamps, a refresh lease and
-the KMS-sealed grant, whose plaintext KMS caps at 4 KiB) stays well within the 16 KiB left."""
+the sealed grant, whose plaintext KMS caps at 4 KiB) stays well within the 16 KiB left."""
 MAX_SESSION_JSON_BYTES = 4 * 1024 * 1024
 """The most a session's data may take as JSON, and so the most a sealed session inflates to when it is opened:
 four times the largest person document the gateway reads (1 MiB, ``jose.MAX_DOCUMENT_BYTES``)."""
@@ -81,7 +81,8 @@ class Session:
     expires_at: int
     authentication: dict[str, Any] = field(default_factory=dict)
     sealed_grant: bytes | None = None
-    """The provider grant (refresh token), sealed by :mod:`singpass_gateway.sealing`."""
+    """The provider grant (refresh token, DPoP key, subject), sealed by :mod:`singpass_gateway.grants`: under the
+    browser's session id, then under KMS."""
     refreshed_at: int = 0
     """When the person data was last read from the provider (login or refresh)."""
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -163,7 +164,7 @@ class Store:
 
     def put_session(self, session_id: str, session: Session) -> None:
         item: dict[str, AttributeValueTypeDef] = {
-            "pk": {"S": _session_key(session_id)},
+            "pk": {"S": session_key(session_id)},
             "provider": {"S": session.provider_id},
             "expires_at": {"N": str(session.expires_at)},
             "refreshed_at": {"N": str(session.refreshed_at)},
@@ -174,11 +175,15 @@ class Store:
             item["grant"] = {"B": session.sealed_grant}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
-    def get_session(self, session_id: str, now: int) -> Session | None:
-        """The live session for ``session_id``, or None when unknown, expired or not openable with this id."""
-        response = self._call("get_item", Key={"pk": {"S": _session_key(session_id)}}, ConsistentRead=True)
+    def get_session(self, session_id: str, now: int, *, include_expired: bool = False) -> Session | None:
+        """The live session for ``session_id``, or None when unknown, expired or not openable with this id.
+
+        ``include_expired``: an expired session too (its ``expires_at`` says so), for a caller that ends it (and
+        revokes its grant) when it is next seen. Expired sessions that are never seen again are removed by TTL,
+        which no code sees: their grants are left to expire at the provider."""
+        response = self._call("get_item", Key={"pk": {"S": session_key(session_id)}}, ConsistentRead=True)
         item = response.get("Item")
-        if not item or int(item["expires_at"]["N"]) <= now:
+        if not item or (int(item["expires_at"]["N"]) <= now and not include_expired):
             return None
         return _session(session_id, item)
 
@@ -238,7 +243,7 @@ class Store:
         condition does not hold."""
         try:
             response = aws.dynamodb().update_item(
-                TableName=self._table, Key={"pk": {"S": _session_key(session_id)}}, **kwargs
+                TableName=self._table, Key={"pk": {"S": session_key(session_id)}}, **kwargs
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -249,8 +254,12 @@ class Store:
         attributes: dict[str, Any] = response.get("Attributes", {})
         return attributes
 
-    def delete_session(self, session_id: str) -> None:
-        self._call("delete_item", Key={"pk": {"S": _session_key(session_id)}})
+    def delete_session(self, session_id: str) -> Session | None:
+        """Delete the session; what it held (expired or not: its grant is to be revoked), or None when there was
+        none or it does not open with this id. Of concurrent deletes, only one gets the session back."""
+        response = self._call("delete_item", Key={"pk": {"S": session_key(session_id)}}, ReturnValues="ALL_OLD")
+        item = response.get("Attributes")
+        return _session(session_id, item) if item else None
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
@@ -263,8 +272,9 @@ def _transaction_key(state: str) -> str:
     return "txn#" + digest(state)
 
 
-def _session_key(session_id: str) -> str:
-    """Sessions are stored under the hash of their id: a database reader cannot present them."""
+def session_key(session_id: str) -> str:
+    """Sessions are stored under the hash of their id: a database reader cannot present them. Also the associated
+    data of everything sealed in the item (its data, and the inner layer of its grant)."""
     return "session#" + digest(session_id)
 
 
@@ -291,7 +301,7 @@ def _sealed_session(session_id: str, provider_id: str, secret: Mapping[str, Any]
     """
     plaintext = json.dumps(secret, separators=(",", ":")).encode()
     packed = base64.b64encode(zlib.compress(plaintext)).decode("ascii")
-    sealed = seal_for(session_id, "session", _session_key(session_id), {COMPRESSED: packed})
+    sealed = seal_for(session_id, "session", session_key(session_id), {COMPRESSED: packed})
     if len(plaintext) <= MAX_SESSION_JSON_BYTES and len(sealed) <= MAX_SEALED_SESSION_BYTES:
         return sealed
     logger.warning(
@@ -311,7 +321,7 @@ def _sealed_session(session_id: str, provider_id: str, secret: Mapping[str, Any]
 
 def _opened_session(session_id: str, item: dict[str, Any]) -> dict[str, Any] | None:
     """A session item's data, sealed compressed or (before compression) not; None (logged) when it does not open."""
-    secret = _open(session_id, "session", _session_key(session_id), item)
+    secret = _open(session_id, "session", session_key(session_id), item)
     if secret is None or COMPRESSED not in secret:
         return secret
     try:
