@@ -17,6 +17,10 @@ HOW_TO_LOG_IN = {
     "myinfo-v3": f'pick a persona marked [MyInfo] (e.g. "{SANDBOX_PERSONA} [MyInfo]"), then press Submit',
     "myinfo-v4": 'pick a persona, then press "Log in and allow"',
     "oidc": f"any login name and any password (the data shown is {SANDBOX_PERSONA}'s)",
+    "oauth2": (
+        "any login name and any password, then Continue on its consent page "
+        "(tan-heng-huat has two permissions; any other name one)"
+    ),
 }
 """How each provider type's sandbox login page is used."""
 
@@ -36,6 +40,7 @@ def banner(sandbox: Sandbox, personas: list[Persona] | None = None) -> str:
         ("FAPI 2.0 provider (Singpass)", sandbox.fapi_url),
         ("FAPI 2.0 provider (Corppass)", sandbox.corppass_url),
         ("oidc-provider (OIDC)", sandbox.oidc_url),
+        ("OAuth 2.0 server", sandbox.oauth2_url),
         ("DynamoDB Local", f"{sandbox.dynamodb_url}  (table {sandbox.table_name})"),
         ("moto (KMS, Secrets Manager)", sandbox.moto_url),
     ]

@@ -62,6 +62,7 @@ SERVICES = [
     "DynamoDB Local",
     "MockPass (sgID, MyInfo v3)",
     "oidc-provider (OIDC)",
+    "OAuth 2.0 server",
     "Handlers",
     "Local API and demo frontend",
     "FAPI 2.0 provider (Singpass)",
@@ -107,11 +108,12 @@ def test_make_dev_reports_every_service_then_every_address_answers_until_ctrl_c(
     assert all(re.search(r"\(\d+\.\d s\)$", line) for line in reported)
     banner = printed[printed.index("The sandbox is up:") :]
     urls = {url for line in banner for url in re.findall(r"http://[\w.:]+", line)}
-    assert len(urls) == 9  # the frontend and API, MockPass twice, four more providers, DynamoDB Local, moto
+    assert len(urls) == 10  # the frontend and API, MockPass twice, five more providers, DynamoDB Local, moto
     for url in urls:
         assert answers(url), url
     logins = banner[banner.index(next(line for line in banner if line.startswith("Open "))) + 1 :]
-    for name in ("Singpass app (sgID)", "OIDC", "Singpass", "Corppass", "Myinfo Business", "MyInfo", "MyInfo v4"):
+    for name in ("Singpass app (sgID)", "OIDC", "OAuth 2.0", "Singpass", "Corppass", "Myinfo Business", "MyInfo",
+                 "MyInfo v4"):  # fmt: skip
         assert any(line.startswith(f"  {name}  ") for line in logins), name
     assert any(line.startswith(f"  {SANDBOX_PERSONA}  TAN HENG HUAT") for line in banner)
     assert f"Services' logs: {tmp_path}/" in banner

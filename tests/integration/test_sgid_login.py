@@ -179,6 +179,7 @@ def test_providers_are_listed_for_the_frontend(browser: Browser) -> None:
         {"id": "cp-data", "name": "Myinfo Business"},
         {"id": "myinfo-v3", "name": "MyInfo"},
         {"id": "mi-v4", "name": "MyInfo v4"},
+        {"id": "oauth2", "name": "OAuth 2.0"},
     ]
 
 
