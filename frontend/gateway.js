@@ -38,6 +38,7 @@ export const ERROR_MESSAGES = Object.freeze({
   not_authenticated: "You are not logged in, or your session has ended. Please log in again.",
   csrf_rejected: "This page is not allowed to use the login service. Please contact us.",
   navigation_required: "A login must open as a page of its own, not inside another page. Please use a login button.",
+  direct_access_refused: "This address cannot be used directly. Please open the service from its website.",
   service_unavailable: "The service is temporarily unavailable. Please try again in a few minutes.",
   internal_error: "Something went wrong on our side. Please try again later.",
   network_error: "We could not reach the service. Check your internet connection and try again.",

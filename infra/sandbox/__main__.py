@@ -21,7 +21,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.sandbox", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="default 3000 ($PORT)")
     parser.add_argument(
-        "--key-backend", choices=("kms", "pem"), default="kms", help="where sgID's and MyInfo v3's keys live"
+        "--key-backend",
+        choices=("kms", "pem"),
+        default="kms",
+        help="where sgID's and MyInfo v3's keys and Singpass's signing key live",
     )
     parser.add_argument("--log-dir", type=Path, default=LOG_DIR, help=f"the services' logs (default {LOG_DIR})")
     parser.add_argument("--personas", action="store_true", help="list every persona to log in as, and exit")

@@ -38,7 +38,7 @@ from typing import IO, Any, TypeVar
 
 import boto3
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import bridge, kms_emulation
 from .faults import FaultProxy, SandboxFaults
@@ -117,7 +117,9 @@ class SandboxOptions:
     port: int = 0
     """Port of the local API and demo frontend (0: any free port)."""
     key_backend: str = "kms"
-    """Where sgID's and MyInfo v3's keys live: "kms" (KMS keys) or "pem" (Secrets Manager PEMs)."""
+    """Where sgID's and MyInfo v3's keys, and Singpass's signing key, live: "kms" (KMS keys) or "pem" (Secrets
+    Manager PEMs; Singpass's tagged with its public half, which the JWKS function publishes, as `keys store-pem`
+    tags it)."""
     show_login_page: bool = True
     """Providers show their login pages (a person chooses); False logs in SANDBOX_PERSONA / OIDC_ACCOUNT at once."""
     handler_log: IO[bytes] | None = None
@@ -281,6 +283,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             # One key pair for both, as MyInfo registers one certificate per app.
             myinfo_key = creator.pem_secret("sandbox-myinfo-v3-key")
             parameters["MyInfoV3SigningKeyArn"] = parameters["MyInfoV3DecryptionKeyArn"] = myinfo_key
+            parameters["SingpassSigningKeyArn"] = creator.pem_secret("sandbox-singpass-signing-key", published=True)
         else:
             parameters["MyInfoV3SigningKeyArn"] = creator.kms_key("RSA_2048", "SIGN_VERIFY")
             parameters["MyInfoV3DecryptionKeyArn"] = creator.kms_key("RSA_2048", "ENCRYPT_DECRYPT")
@@ -484,16 +487,26 @@ class _ResourceCreator:
             if creator is None:  # functions, the API, the layer: the local server stands in for them
                 physical[logical_id] = {"Ref": f"local-{logical_id}"}
                 continue
-            physical[logical_id] = creator(logical_id, resolver.resolve(resource.get("Properties") or {}))
+            # The emulators enforce no policies, and a key policy names the roles SAM makes, which the sandbox lacks.
+            properties = {key: value for key, value in (resource.get("Properties") or {}).items() if key != "KeyPolicy"}
+            physical[logical_id] = creator(logical_id, resolver.resolve(properties))
         return physical
 
-    def pem_secret(self, name: str) -> str:
-        """A Secrets Manager secret holding a fresh RSA private key PEM (the bring-your-own-key backend)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    def pem_secret(self, name: str, published: bool = False) -> str:
+        """A Secrets Manager secret holding a fresh private key PEM (the bring-your-own-key backend): RSA, or for a
+        key the gateway ``published`` in a JWKS, EC P-256 with its public half in the secret's tags."""
+        from singpass_gateway.keys.published import public_key_tags
+
+        key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
+            ec.generate_private_key(ec.SECP256R1()) if published else rsa.generate_private_key(65537, 2048)
+        )
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        arn: str = self._secrets.create_secret(Name=f"{name}-{self._suffix}", SecretString=pem.decode())["ARN"]
+        tags = [{"Key": tag, "Value": value} for tag, value in public_key_tags(key.public_key()).items()]
+        arn: str = self._secrets.create_secret(
+            Name=f"{name}-{self._suffix}", SecretString=pem.decode(), **({"Tags": tags} if published else {})
+        )["ARN"]
         self._pem_public_keys[arn] = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -543,8 +556,11 @@ class _ResourceCreator:
 
 
 def _aws_environment(dynamodb_url: str, moto_url: str) -> dict[str, str]:
-    """What the handler processes get beyond template.yaml's variables: emulator endpoints, as in Lambda's env."""
+    """What the handler processes get beyond template.yaml's variables: emulator endpoints, as in Lambda's env, and
+    the switch that marks this deployment a sandbox, whose providers all listen on http://127.0.0.1 (template.yaml
+    never sets it, so a deployed stack refuses plain-http and local provider URLs)."""
     return {
+        "GATEWAY_ALLOW_LOCAL_PROVIDERS": "true",
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
         "AWS_ENDPOINT_URL_KMS": moto_url,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_url,

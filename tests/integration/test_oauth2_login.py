@@ -18,6 +18,7 @@ from singpass_gateway.jose import JwksCache
 from singpass_gateway.providers import AuthorizationRequest, Callback, Identity
 from singpass_gateway.providers.oauth2 import OAuth2Provider, create
 from singpass_gateway.settings import ProviderSettings
+from singpass_gateway.urls import UrlPolicy
 
 from infra.sandbox.browser import Browser, provider_redirect, query
 from infra.sandbox.oauth2 import (
@@ -32,6 +33,8 @@ from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
 from tests.integration.test_refresh import unsealed_grant
 
 SESSION = "__Host-sgw_session"
+SANDBOX = UrlPolicy(allow_local=True)
+"""The sandbox's policy: its server is on http://127.0.0.1 (GATEWAY_ALLOW_LOCAL_PROVIDERS, as the handlers have it)."""
 SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:opaque-client"
 
 
@@ -136,7 +139,7 @@ class _Toolkit:
     """The provider's toolkit with real HTTP and JWKS, and the opaque client's secret."""
 
     def __init__(self) -> None:
-        self.http = HttpClient(10)
+        self.http = HttpClient(10, url_policy=SANDBOX)
         self.jwks = JwksCache(self.http)
         self.secrets = _Secrets()
 
@@ -146,6 +149,7 @@ def opaque_provider(sandbox: Sandbox, **options: Any) -> OAuth2Provider:
         id=OPAQUE_PROVIDER,
         type="oauth2",
         name="OAuth 2.0 (opaque)",
+        url_policy=SANDBOX,
         options={"issuer": sandbox.oauth2_url, "metadata": True, "client_id": OPAQUE_CLIENT_ID,
                  "client_secret_arn": SECRET_ARN, "pkce": False, "scopes": ["orders:read"], **options},
     )  # fmt: skip

@@ -666,6 +666,33 @@ def test_discovery_naming_a_plain_http_endpoint_is_refused(kind: str, endpoint: 
     assert_refused(outcome, "provider_unavailable", "https")
 
 
+LOCAL_ENDPOINTS = [
+    "https://127.0.0.1:9001/2018-06-01/runtime/invocation/next",  # the Lambda runtime API
+    "https://localhost/keys",
+    "https://sso.localhost./keys",
+    "https://169.254.169.254/latest/meta-data/iam/security-credentials/",  # instance metadata
+    "https://[::1]/keys",
+    "https://[fd00:ec2::254]/latest/meta-data/",  # instance metadata over IPv6
+    "https://[::ffff:127.0.0.1]/keys",
+    "https://2130706433/keys",
+    "https://0x7f.1/keys",
+    "https://0/keys",
+]
+"""The host a gateway runs on, its link and AWS's host-local services, in the forms a resolver accepts."""
+
+
+@pytest.mark.parametrize("kind", DISCOVERY_KINDS)
+@pytest.mark.parametrize("endpoint", ["jwks_uri", "token_endpoint"])
+@pytest.mark.parametrize("url", LOCAL_ENDPOINTS)
+def test_discovery_naming_a_local_endpoint_is_refused_before_it_is_called(kind: str, endpoint: str, url: str) -> None:
+    upstream = build(kind).misbehave(discovery={endpoint: url})
+
+    outcome = upstream.login()
+
+    assert_refused(outcome, "provider_unavailable", "local host")
+    assert not [request for request in upstream.http.requests if request["url"].startswith(url)]
+
+
 # -- broken answers: every endpoint, each way a body can break -------------------------------------------------
 
 

@@ -1,6 +1,10 @@
-"""The key interface's two backends decrypt the same RSA-OAEP ciphertexts, and refuse foreign ones."""
+"""The key interface's two backends decrypt the same RSA-OAEP ciphertexts, and refuse foreign ones; where only public
+keys are wanted (the JWKS function), a PEM key is the public half in its secret's tags."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -105,3 +109,72 @@ def test_a_pem_key_signs_and_agrees_like_kms(moto: None) -> None:
     assertion = sign_client_assertion(key, {"iss": "c"})
     assert jwt.decode(assertion, private_key.public_key(), algorithms=["ES256"])["iss"] == "c"
     assert jwt.get_unverified_header(assertion)["kid"] == key.key_id  # the RFC 7638 thumbprint
+
+
+@pytest.fixture
+def public_keys_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The JWKS function's environment (template.yaml sets GATEWAY_PUBLIC_KEYS_ONLY on it alone)."""
+    from singpass_gateway import settings
+
+    monkeypatch.setenv("GATEWAY_PUBLIC_KEYS_ONLY", "true")
+    settings.public_keys_only.cache_clear()
+    yield
+    settings.public_keys_only.cache_clear()
+
+
+@pytest.mark.usefixtures("public_keys_only")
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_where_only_public_keys_are_wanted_a_pem_key_is_its_tagged_public_half(moto: None, kind: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from singpass_gateway import jose
+    from singpass_gateway.keys.published import PublishedPemKey, public_key_tags
+
+    private_key = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else rsa.generate_private_key(65537, 2048)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    tags = [{"Key": name, "Value": value} for name, value in public_key_tags(private_key.public_key()).items()]
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name=f"pem-{kind}", SecretString=pem, Tags=tags)["ARN"]
+
+    class NoSecretValue:
+        def get_secret_value(self, **_: Any) -> Any:
+            raise AssertionError("a function that only publishes keys read a private key")
+
+    published = load_key(arn, SecretCache(lambda: NoSecretValue(), 300))  # type: ignore[arg-type,return-value]
+    private = load_key(arn, SecretCache(aws.secretsmanager, 300), public_only=False)
+
+    assert isinstance(published, PublishedPemKey)
+    assert all(len(tag["Value"]) <= 256 for tag in tags)  # Secrets Manager's limit for a tag value
+    use, alg = ("sig", "ES256") if kind == "ec" else ("sig", "RS256")
+    assert jose.published_jwk(published, use, alg) == jose.published_jwk(private, use, alg)
+    for operation in (lambda: published.sign(b"x", "ES256"), lambda: published.rsa_decrypt(b"x", "SHA-256")):
+        with pytest.raises(KeyUnavailable, match="only published"):
+            operation()
+
+
+def test_published_public_halves_are_reread_after_their_max_age_and_refused_when_missing_or_garbled() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from singpass_gateway.keys.published import MAX_AGE_SECONDS, PublishedPemKey, public_key_tags
+
+    first, second = (ec.generate_private_key(ec.SECP256R1()).public_key() for _ in range(2))
+    answers = [public_key_tags(first), public_key_tags(second)]
+    calls, now = [], [0.0]
+
+    def describe(arn: str) -> dict[str, Any]:
+        calls.append(arn)
+        return {"Tags": [{"Key": name, "Value": value} for name, value in answers[min(len(calls), 2) - 1].items()]}
+
+    key = PublishedPemKey("arn:aws:secretsmanager:ap-southeast-1:1:secret:k-AbCdEf", describe, clock=lambda: now[0])
+    assert key.public_key().public_numbers() == first.public_numbers()  # type: ignore[union-attr]
+    assert key.key_id == key.key_id
+    assert len(calls) == 1  # cached
+    now[0] = MAX_AGE_SECONDS + 1
+    assert key.public_key().public_numbers() == second.public_numbers()  # type: ignore[union-attr]
+
+    for tags in ([], [{"Key": "singpass-gateway:public-key:1", "Value": "bm90IGEga2V5"}]):
+        broken = PublishedPemKey(
+            "arn:aws:secretsmanager:ap-southeast-1:1:secret:k-AbCdEf", lambda _, t=tags: {"Tags": t}
+        )
+        with pytest.raises(KeyUnavailable):
+            broken.public_key()

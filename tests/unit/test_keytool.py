@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from singpass_gateway import aws, keytool
-from singpass_gateway.keys import PrivateKey, load_key
+from singpass_gateway.keys import KeyUnavailable, PrivateKey, load_key
 from singpass_gateway.providers import myinfo_v4, singpass
 from singpass_gateway.secrets import SecretCache
 from singpass_gateway.settings import ProviderSettings
@@ -454,6 +454,78 @@ def test_store_pem_explains_a_wrong_secret_or_file(
     assert message in result.err
 
 
+class PublicKeysOnlyToolkit:
+    """The JWKS function's keys (GATEWAY_PUBLIC_KEYS_ONLY): a PEM key is the public half in its secret's tags."""
+
+    def key(self, reference: str) -> PrivateKey:
+        return load_key(reference, SecretCache(aws.secretsmanager, 300), public_only=True)
+
+    def pause(self, seconds: float) -> None:
+        raise AssertionError("publishing keys calls no provider")
+
+
+class NoSecretValues:
+    """Secrets Manager as the JWKS function's role sees it: DescribeSecret, never GetSecretValue."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def describe_secret(self, **kwargs: Any) -> Any:
+        return self._client.describe_secret(**kwargs)
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        raise AssertionError("the JWKS function read a private key")
+
+
+def test_store_pem_tags_the_secret_with_the_public_half_the_jwks_function_publishes(
+    moto: None, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = boto3.client("secretsmanager")
+    arns = {}
+    for use in ("sig", "enc"):
+        arns[use] = secrets.create_secret(Name=f"singpass-{use}", SecretString="placeholder")["ARN"]
+        (tmp_path / f"{use}.pem").write_bytes(pem_of(ec.generate_private_key(ec.SECP256R1())))
+        assert cli("store-pem", arns[use], str(tmp_path / f"{use}.pem"), "--provider", "singpass").status == 0
+    options = {"client_id": "c", "signing_key_arn": arns["sig"], "decryption_key_arn": arns["enc"]}
+    from_the_private_keys = published_by("singpass", options)
+    tags = secrets.describe_secret(SecretId=arns["sig"])["Tags"]
+    assert [tag["Key"] for tag in tags] == ["singpass-gateway:public-key:1"]  # one tag holds a P-256 key
+
+    entry = ProviderSettings(id="singpass", type="singpass", name="Singpass", options=options)
+    real = aws.secretsmanager()
+    monkeypatch.setattr(aws, "secretsmanager", lambda: NoSecretValues(real))
+    provider = singpass.create(entry, PublicKeysOnlyToolkit())  # type: ignore[arg-type]
+
+    assert provider.client_jwks() == from_the_private_keys  # the same kids and public numbers
+    with pytest.raises(KeyUnavailable, match="only published"):
+        load_key(arns["sig"], SecretCache(aws.secretsmanager, 300), public_only=True).sign(b"x", "ES256")
+
+
+def test_tag_public_key_tags_a_secret_stored_before_and_drops_a_larger_keys_leftovers(
+    moto: None, cli: Any, tmp_path: Path, rsa_2048: rsa.RSAPrivateKey
+) -> None:
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name="pem", SecretString=pem_of(rsa_2048).decode())["ARN"]
+    untagged = load_key(arn, SecretCache(aws.secretsmanager, 300), public_only=True)
+    with pytest.raises(KeyUnavailable, match="keys tag-public-key"):
+        untagged.public_key()
+
+    assert cli("tag-public-key", arn).status == 0
+    keys = sorted(tag["Key"] for tag in secrets.describe_secret(SecretId=arn)["Tags"])
+    assert keys == ["singpass-gateway:public-key:1", "singpass-gateway:public-key:2"]  # RSA-2048: two tags
+    published = load_key(arn, SecretCache(aws.secretsmanager, 300), public_only=True)
+    assert published.key_id == gateway_key(arn).key_id
+
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "ec.pem").write_bytes(pem_of(ec_key))
+    assert cli("store-pem", arn, str(tmp_path / "ec.pem"), "--provider", "singpass").status == 0
+    keys = sorted(tag["Key"] for tag in secrets.describe_secret(SecretId=arn)["Tags"])
+    assert keys == ["singpass-gateway:public-key:1"]
+    reread = load_key(arn, SecretCache(aws.secretsmanager, 300), public_only=True)
+    assert reread.public_key().public_numbers() == ec_key.public_key().public_numbers()  # type: ignore[union-attr]
+    assert cli("tag-public-key", "arn:aws:kms:ap-southeast-1:123456789012:key/abc").status == 1
+
+
 # -- rotation-plan ---------------------------------------------------------------------------------------
 
 PROVIDER_PARAMETERS = {
@@ -573,7 +645,7 @@ def test_python_dash_m_runs_the_cli_and_importing_it_loads_neither_boto3_nor_cry
     probe = "import sys, singpass_gateway.keytool; print(sorted({'boto3', 'cryptography'} & set(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
-    for command in ("create", "jwks", "public-key", "certificate", "store-pem", "rotation-plan"):
+    for command in ("create", "jwks", "public-key", "certificate", "store-pem", "tag-public-key", "rotation-plan"):
         assert command in help_text
     assert loaded.strip() == "[]"
 

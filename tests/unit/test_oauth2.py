@@ -61,6 +61,9 @@ def test_a_jwt_access_token_provider_needs_only_its_endpoints_and_keys() -> None
         ({"access_token_algorithms": ["none"]}, "may list only"),
         ({"authorization_params": {"state": "fixed"}}, "protocol parameters"),
         ({"token_endpoint": "http://as.example/token"}, "https"),
+        ({"token_endpoint": "https://169.254.169.254/token"}, "'token_endpoint' names a local host"),
+        ({"jwks_uri": "https://[::ffff:127.0.0.1]/jwks"}, "'jwks_uri' names a local host"),
+        ({"issuer": "https://sso.localhost."}, "'issuer' names a local host"),
         ({"client_secret_arn": "the-secret-itself"}, "must be an ARN"),
         ({"client_auth": "private_key_jwt"}, "'signing_key_arn'"),
         ({"scope": ["profile"]}, "unknown option(s) scope"),
@@ -258,8 +261,20 @@ def test_a_configured_api_audience_replaces_the_client_id() -> None:
 
 @pytest.mark.parametrize(
     "sub",
-    [True, 1.5, None, {"id": 1}, ["alice"], "", "   ", "a" * 256, "alice\nadmin", "\u202eecila"],
-    ids=["boolean", "float", "null", "object", "array", "empty", "blank", "too-long", "newline", "bidi-control"],
+    [True, 1.5, None, {"id": 1}, ["alice"], "", "   ", "a" * 256, 10**300, "alice\nadmin", "\u202eecila"],
+    ids=[
+        "boolean",
+        "float",
+        "null",
+        "object",
+        "array",
+        "empty",
+        "blank",
+        "too-long",
+        "too-long-integer",
+        "newline",
+        "bidi-control",
+    ],
 )
 def test_a_subject_that_is_not_a_usable_identifier_is_refused(sub: Any) -> None:
     outcome = build("oauth2").misbehave(access_token={"sub": sub}).login()

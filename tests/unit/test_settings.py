@@ -7,6 +7,7 @@ import boto3
 import pytest
 from singpass_gateway.errors import ConfigurationError
 from singpass_gateway.settings import load_settings, settings, tracing_enabled, with_site_url
+from singpass_gateway.urls import UrlPolicy
 
 SGID = {"id": "sgid", "type": "sgid", "name": "sgID", "client_id": "c"}
 
@@ -81,6 +82,33 @@ def test_a_tracing_switch_that_is_neither_true_nor_false_is_refused(monkeypatch:
 
 def test_http_is_allowed_for_localhost_only() -> None:
     assert load_settings(environ(GATEWAY_FRONTEND_URL="http://localhost:3000")).frontend_url == "http://localhost:3000"
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"), [(None, False), ("", False), ("false", False), ("true", True), (" True ", True)]
+)
+def test_only_a_deployment_marked_as_a_sandbox_allows_local_providers(value: str | None, allowed: bool) -> None:
+    flag = {} if value is None else {"GATEWAY_ALLOW_LOCAL_PROVIDERS": value}
+    loaded = load_settings(environ(**flag))
+    assert loaded.url_policy == UrlPolicy(allow_local=allowed)
+    assert [provider.url_policy for provider in loaded.providers] == [loaded.url_policy]
+
+
+def test_a_sandbox_switch_that_is_neither_true_nor_false_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="GATEWAY_ALLOW_LOCAL_PROVIDERS must be true or false"):
+        load_settings(environ(GATEWAY_ALLOW_LOCAL_PROVIDERS="yes"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://op.example", "https://127.0.0.1", "https://localhost", "https://169.254.169.254", "https://[::1]",
+     "https://[fd00:ec2::254]", "https://[::ffff:127.0.0.1]", "https://2130706433", "https://0x7f.1", "https://0",
+     "https://foo.localhost."],
+)  # fmt: skip
+def test_outside_a_sandbox_plain_http_and_local_provider_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^provider x: 'token_endpoint' (must use https|names a local host)"):
+        UrlPolicy().provider_url(url, "provider x: 'token_endpoint'")
+    assert UrlPolicy(allow_local=True).provider_url(url.replace("http:", "https:"), "token_endpoint")
 
 
 def test_null_entries_switch_providers_off() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +18,50 @@ TEMPLATE = load_template(ROOT / "template.yaml")
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 PARAMETERS = {"FrontendUrl": "https://app.example.com", "SgidClientId": "client"}
 OIDC = {"OidcIssuer": "https://op.example", "OidcClientId": "oidc-client"}
-PHYSICAL = {name: {"Ref": f"ref-{name}", "Arn": f"arn:aws:kms:ap-southeast-1:1:key/{name}"} for name in RESOURCES}
+FUNCTIONS = [name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"]
+ROLES = {f"{name}Role": name for name in FUNCTIONS}
+"""The role SAM makes for each function (``<Function>Role``), which the KMS key policies name."""
+PHYSICAL = {
+    name: {"Ref": f"ref-{name}", "Arn": f"arn:aws:kms:ap-southeast-1:1:key/{name}"} for name in [*RESOURCES, *ROLES]
+}
+ROOT_ARN = "arn:aws:iam::123456789012:root"  # the Resolver's account
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def created_keys(resolver: Resolver) -> dict[str, dict[str, Any]]:
+    """The KMS keys the stack creates with these parameters: logical id -> resolved properties."""
+    keys = {name: resource for name, resource in RESOURCES.items() if resource["Type"] == "AWS::KMS::Key"}
+    return {
+        name: resolver.resolve(key["Properties"])
+        for name, key in keys.items()
+        if "Condition" not in key or resolver.condition(key["Condition"])
+    }
 
 
 def grants(function: str, parameters: dict[str, str]) -> dict[str, set[str]]:
     """Action -> resources the function may use them on, with the template's conditions applied, for a site hosted
-    elsewhere (FrontendUrl); tests/unit/infra/test_site_hosting.py covers what same-site hosting adds."""
+    elsewhere (FrontendUrl); tests/unit/infra/test_site_hosting.py covers what same-site hosting adds. Its role's
+    IAM policies, and the key policies of the keys the stack creates where they name its role (a created key's use
+    is granted there alone)."""
     resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **parameters}, PHYSICAL)
-    policies = resolver.resolve(RESOURCES[function]["Properties"]["Policies"])
+    policies = resolver.resolve(RESOURCES[function]["Properties"].get("Policies", []))
     allowed: dict[str, set[str]] = {}
     for policy in policies:
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
             assert statement["Resource"] != "*"
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resource = statement["Resource"]
-            for action in actions:
-                allowed.setdefault(action, set()).update(resource if isinstance(resource, list) else [resource])
+            for action in as_list(statement["Action"]):
+                allowed.setdefault(action, set()).update(as_list(statement["Resource"]))
+    role = PHYSICAL[f"{function}Role"]["Arn"]
+    for key, properties in created_keys(resolver).items():
+        for statement in properties["KeyPolicy"]["Statement"]:
+            if role in as_list(statement["Principal"]["AWS"]):
+                assert statement["Effect"] == "Allow"
+                for action in as_list(statement["Action"]):
+                    allowed.setdefault(action, set()).add(PHYSICAL[key]["Arn"])
     return allowed
 
 
@@ -66,7 +95,13 @@ def test_the_session_handler_serves_exactly_its_template_routes() -> None:
 def test_functions_get_only_the_aws_actions_they_use() -> None:
     table, session_key = {PHYSICAL["Table"]["Arn"]}, {PHYSICAL["SessionKey"]["Arn"]}
     assert "Policies" not in RESOURCES["OpenApiFunction"]["Properties"]  # a static document: no AWS access at all
-    assert grants("LoginFunction", PARAMETERS) == {"dynamodb:PutItem": table, "dynamodb:DeleteItem": table}
+    assert grants("LoginFunction", PARAMETERS) == {
+        "dynamodb:PutItem": table,
+        "dynamodb:DeleteItem": table,  # also the session a new login ends
+        "kms:Decrypt": session_key,  # opens that session's refresh token to revoke it
+    }
+    oidc_login = grants("LoginFunction", {**PARAMETERS, **OIDC})
+    assert oidc_login["secretsmanager:GetSecretValue"] == {"ref-OidcClientSecret"}  # revocation authenticates
     assert grants("SessionFunction", PARAMETERS) == {
         "dynamodb:GetItem": table,
         "dynamodb:DeleteItem": table,
@@ -90,7 +125,7 @@ def test_the_callback_reaches_only_the_secrets_and_keys_of_configured_providers(
     allowed = grants("CallbackFunction", parameters)
     key_arns = {PHYSICAL[key]["Arn"] for key in keys}
     assert allowed["dynamodb:DeleteItem"] == allowed["dynamodb:PutItem"] == {PHYSICAL["Table"]["Arn"]}
-    assert allowed["secretsmanager:GetSecretValue"] == secrets | key_arns
+    assert allowed["secretsmanager:GetSecretValue"] == secrets  # a KMS key is no secret
     assert allowed.get("kms:Decrypt", set()) == key_arns
     assert allowed["kms:Encrypt"] == {PHYSICAL["SessionKey"]["Arn"]}  # seals refresh tokens
     assert set(allowed) <= {
@@ -355,10 +390,14 @@ def test_corppass_keys_are_granted_exactly_as_singpass_keys_are() -> None:
     assert grants("SessionFunction", CORPPASS)["kms:DeriveSharedSecret"] == {decryption}
     assert grants("JwksFunction", CORPPASS)["kms:GetPublicKey"] == {signing, decryption}
     # Each function gets the same actions on the Corppass keys as on the Singpass keys, and both sets together.
-    singpass = {**SINGPASS, "SingpassSigningKeyArn": signing, "SingpassDecryptionKeyArn": decryption}
+    as_singpass = {signing: PHYSICAL["SingpassSigningKey"]["Arn"], decryption: PHYSICAL["SingpassDecryptionKey"]["Arn"]}
     both = {**SINGPASS, **CORPPASS}
     for function in ("LoginFunction", "CallbackFunction", "SessionFunction", "JwksFunction"):
-        assert grants(function, CORPPASS) == grants(function, singpass)
+        renamed = {
+            action: {as_singpass.get(resource, resource) for resource in resources}
+            for action, resources in grants(function, CORPPASS).items()
+        }
+        assert renamed == grants(function, SINGPASS)
         singpass_keys = {PHYSICAL["SingpassSigningKey"]["Arn"], PHYSICAL["SingpassDecryptionKey"]["Arn"]}
         for action, resources in grants(function, both).items():
             assert resources - singpass_keys == grants(function, CORPPASS).get(action, set())
@@ -599,7 +638,9 @@ def test_a_metadata_oauth2_deployment_is_a_configuration_the_gateway_accepts() -
         assert parse_config(ProviderSettings(id="oauth2", type="oauth2", name="x", options=rest)).user_endpoint
 
 
-def test_the_oauth2_client_secret_is_reachable_by_the_callback_and_session_functions_alone() -> None:
+def test_the_oauth2_client_secret_is_reachable_by_the_functions_that_authenticate_to_the_server_alone() -> None:
+    """The callback (code exchange), the session function (refresh, logout's revocation) and the login function
+    (revoking the refresh token of the session a new login ends); never the JWKS or OpenAPI function."""
     secret = "ref-OAuth2ClientSecret"
 
     holders = {
@@ -609,5 +650,177 @@ def test_the_oauth2_client_secret_is_reachable_by_the_callback_and_session_funct
         and secret in grants(function, OAUTH2).get("secretsmanager:GetSecretValue", set())
     }
 
-    assert holders == {"CallbackFunction", "SessionFunction"}
+    assert holders == {"LoginFunction", "CallbackFunction", "SessionFunction"}
     assert secret not in grants("CallbackFunction", PARAMETERS).get("secretsmanager:GetSecretValue", set())
+
+
+# -- issue 16, items 2 and 9: abuse and cost controls, key policies, access logs ---------------------------
+
+EVERY_KEY = {**PARAMETERS, **SINGPASS, **CORPPASS, **MYINFO_V4}
+"""sgID, Singpass, Corppass and MyInfo v4 with no key brought: the stack creates every KMS key it can."""
+KEY_ADMINISTRATION = {
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+}  # fmt: skip
+KEY_USE = (
+    "kms:Sign",
+    "kms:Decrypt",
+    "kms:DeriveSharedSecret",
+    "kms:GenerateDataKey",
+    "kms:Encrypt",
+    "kms:ReEncryptFrom",
+)
+SIGNING = {"LoginFunctionRole": {"kms:Sign"}, "CallbackFunctionRole": {"kms:Sign"}, "SessionFunctionRole": {"kms:Sign"}}
+DECRYPTION = {"CallbackFunctionRole": {"kms:DeriveSharedSecret"}, "SessionFunctionRole": {"kms:DeriveSharedSecret"}}
+PUBLISHED = {"JwksFunctionRole": {"kms:GetPublicKey"}}
+KEY_USERS = {
+    "SessionKey": {
+        "CallbackFunctionRole": {"kms:Encrypt"},
+        "SessionFunctionRole": {"kms:Decrypt", "kms:Encrypt"},
+        "LoginFunctionRole": {"kms:Decrypt"},  # opens the grant of the session a new login ends, to revoke it
+    },
+    "SgidDecryptionKey": {"CallbackFunctionRole": {"kms:Decrypt"}},
+    "SingpassSigningKey": {**SIGNING, **PUBLISHED},
+    "SingpassDecryptionKey": {**DECRYPTION, **PUBLISHED},
+    "CorppassSigningKey": {**SIGNING, **PUBLISHED},
+    "CorppassDecryptionKey": {**DECRYPTION, **PUBLISHED},
+    "MyInfoV4SigningKey": {"CallbackFunctionRole": {"kms:Sign"}, **PUBLISHED},
+    "MyInfoV4DecryptionKey": {"CallbackFunctionRole": {"kms:DeriveSharedSecret"}, **PUBLISHED},
+}
+"""Who may use each key the stack creates, for what: exactly the operations each function's code performs."""
+
+
+@pytest.mark.parametrize("administrator", ["", "arn:aws:iam::123456789012:role/key-administrators"])
+def test_key_administrators_manage_the_stacks_keys_and_only_the_functions_use_them(administrator: str) -> None:
+    resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **EVERY_KEY, "KeyAdministratorArn": administrator}, PHYSICAL)
+    keys = created_keys(resolver)
+    role_names = {PHYSICAL[role]["Arn"]: role for role in ROLES}
+
+    assert set(keys) == set(KEY_USERS)
+    for name, properties in keys.items():
+        statements = properties["KeyPolicy"]["Statement"]
+        assert all(statement["Effect"] == "Allow" and statement["Resource"] == "*" for statement in statements)
+        [admin] = [statement for statement in statements if statement["Sid"] == "KeyAdministrators"]
+        assert admin["Principal"] == {"AWS": administrator or ROOT_ARN}  # the account, through IAM, by default
+        assert set(admin["Action"]) == KEY_ADMINISTRATION
+        assert any(fnmatch.fnmatchcase("kms:PutKeyPolicy", action) for action in admin["Action"])  # no lock-out
+        for use in KEY_USE:  # neither the account nor an administrator may use a key
+            assert not any(fnmatch.fnmatchcase(use, action) for action in admin["Action"]), (name, use)
+        users: dict[str, set[str]] = {}
+        for statement in statements:
+            if statement is admin:
+                continue
+            for principal in as_list(statement["Principal"]["AWS"]):
+                assert principal in role_names, (name, principal)  # never the root, never an administrator
+                users.setdefault(role_names[principal], set()).update(as_list(statement["Action"]))
+        assert users == KEY_USERS[name], name
+
+
+def test_no_function_role_names_a_key_the_stack_creates_in_its_own_policies() -> None:
+    """The key policies alone grant a created key's use: IAM cannot (the root is delegated administration only), and
+    a role whose policy named the key would make a cycle with the key policy that names the role."""
+    resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **EVERY_KEY}, PHYSICAL)
+    key_arns = {PHYSICAL[name]["Arn"] for name in created_keys(resolver)}
+    for function in FUNCTIONS:
+        for policy in resolver.resolve(RESOURCES[function]["Properties"].get("Policies", [])):
+            for statement in policy["Statement"]:
+                assert not key_arns & set(as_list(statement["Resource"])), function
+                assert "kms:*" not in as_list(statement["Action"])
+
+
+PEM_SIGNING = "arn:aws:secretsmanager:ap-southeast-1:1:secret:singpass-signing-AbCdEf"
+PEM_DECRYPTION = "arn:aws:secretsmanager:ap-southeast-1:1:secret:singpass-decryption-AbCdEf"
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        SINGPASS,
+        {**SINGPASS, "SingpassSigningKeyArn": PEM_SIGNING, "SingpassDecryptionKeyArn": PEM_DECRYPTION},
+        {**CORPPASS, "CorppassSigningKeyArn": PEM_SIGNING, "CorppassAdditionalDecryptionKeyArns": PEM_DECRYPTION},
+        {**MYINFO_V4, "MyInfoV4SigningKeyArn": PEM_SIGNING, "MyInfoV4AdditionalSigningKeyArns": PEM_DECRYPTION},
+    ],
+)
+def test_the_jwks_function_reads_no_private_key_only_public_halves(parameters: dict[str, str]) -> None:
+    jwks = grants("JwksFunction", parameters)
+    brought = {arn for arn in (PEM_SIGNING, PEM_DECRYPTION) if arn in parameters.values()}
+
+    assert "secretsmanager:GetSecretValue" not in jwks
+    assert set(jwks) <= {"kms:GetPublicKey", "secretsmanager:DescribeSecret"}
+    assert jwks.get("secretsmanager:DescribeSecret", set()) >= brought  # the public half in the PEM secret's tags
+    environments = {
+        spec.logical_id: spec.environment for spec in functions(TEMPLATE, Resolver(TEMPLATE, parameters, PHYSICAL))
+    }
+    assert environments.pop("JwksFunction")["GATEWAY_PUBLIC_KEYS_ONLY"] == "true"
+    assert not [name for name, environment in environments.items() if "GATEWAY_PUBLIC_KEYS_ONLY" in environment]
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter"),
+    [("LoginFunction", "LoginReservedConcurrency"), ("CallbackFunction", "CallbackReservedConcurrency")],
+)
+def test_the_login_and_callback_functions_can_have_reserved_concurrency(function: str, parameter: str) -> None:
+    def reserved(value: str) -> Any:
+        resolver = Resolver(TEMPLATE, {"SiteHosting": "None", **PARAMETERS, parameter: value}, PHYSICAL)
+        return resolver.resolve(RESOURCES[function]["Properties"].get("ReservedConcurrentExecutions"))
+
+    assert reserved("0") is None  # the default: the account's unreserved pool
+    assert reserved("25") == "25"
+    assert TEMPLATE["Parameters"][parameter]["Default"] == 0
+
+
+def test_the_costly_login_start_has_its_own_lower_route_throttle() -> None:
+    def api(parameters: dict[str, str]) -> dict[str, Any]:
+        settings: dict[str, Any] = Resolver(TEMPLATE, {"SiteHosting": "None", **parameters}, PHYSICAL).resolve(
+            RESOURCES["HttpApi"]["Properties"]
+        )
+        return settings
+
+    login_routes = {
+        route.key
+        for spec in functions(TEMPLATE, Resolver(TEMPLATE, PARAMETERS, PHYSICAL))
+        if spec.logical_id == "LoginFunction"
+        for route in spec.routes
+    }
+    chosen = api({**PARAMETERS, "LoginThrottlingRateLimit": "5", "LoginThrottlingBurstLimit": "9"})
+    assert set(chosen["RouteSettings"]) == login_routes == {"GET /auth/{provider}/login"}
+    assert chosen["RouteSettings"]["GET /auth/{provider}/login"] == {
+        "ThrottlingRateLimit": "5",
+        "ThrottlingBurstLimit": "9",
+    }
+    default = api(PARAMETERS)
+    login, stage = default["RouteSettings"]["GET /auth/{provider}/login"], default["DefaultRouteSettings"]
+    assert int(login["ThrottlingRateLimit"]) < stage["ThrottlingRateLimit"]
+    assert int(login["ThrottlingBurstLimit"]) < stage["ThrottlingBurstLimit"]
+
+
+ACCESS_LOG_VARIABLES = {
+    "$context.requestId", "$context.requestTimeEpoch", "$context.identity.sourceIp", "$context.routeKey",
+    "$context.status", "$context.responseLength", "$context.responseLatency", "$context.integrationLatency",
+    "$context.integrationStatus", "$context.error.message", "$context.integrationErrorMessage",
+}  # fmt: skip
+"""What an access log line may hold: none of these can carry a query string (the callback's has the code and state),
+a cookie, a header or a path's values."""
+
+
+def test_api_access_logs_are_optional_kept_for_their_retention_and_carry_no_query_cookie_or_header() -> None:
+    off = Resolver(TEMPLATE, {"SiteHosting": "None", **PARAMETERS}, PHYSICAL)
+    assert "AccessLogSettings" not in off.resolve(RESOURCES["HttpApi"]["Properties"])
+    assert not off.condition(RESOURCES["ApiAccessLogGroup"]["Condition"])
+
+    on = Resolver(
+        TEMPLATE,
+        {"SiteHosting": "None", **PARAMETERS, "ApiAccessLogs": "Enabled", "ApiAccessLogRetentionDays": "30"},
+        PHYSICAL,
+    )
+    settings = on.resolve(RESOURCES["HttpApi"]["Properties"])["AccessLogSettings"]
+    assert on.condition(RESOURCES["ApiAccessLogGroup"]["Condition"])
+    assert settings["DestinationArn"] == PHYSICAL["ApiAccessLogGroup"]["Arn"]
+    assert on.resolve(RESOURCES["ApiAccessLogGroup"]["Properties"])["RetentionInDays"] == "30"
+    line = settings["Format"]
+    record = json.loads(line)  # one JSON object a line, as CloudWatch Logs Insights reads it
+    assert set(record.values()) <= ACCESS_LOG_VARIABLES
+    assert set(re.findall(r"\$[\w.]+", line)) <= ACCESS_LOG_VARIABLES
+    for forbidden in ("querystring", "cookie", "header", "authorization", "requestoverride", "context.path", "$input"):
+        assert forbidden not in line.lower()

@@ -60,6 +60,15 @@ class NavigationRequired(GatewayError):
     status = 403
 
 
+class DirectAccessRefused(GatewayError):
+    """The request did not come through the CloudFront distribution that fronts the API (it lacks the secret origin
+    header CloudFront adds, or carries another value): a request to API Gateway's own URL would skip the
+    distribution's web ACL and its per-IP rate limits. Only deployments behind CloudFront refuse such requests."""
+
+    code = "direct_access_refused"
+    status = 403
+
+
 class ServiceUnavailable(GatewayError):
     """An AWS service the gateway stands on (DynamoDB, KMS, Secrets Manager) failed or throttled: nobody's
     mistake, and the request can be tried again later. One code for all of them: which one is for the logs."""

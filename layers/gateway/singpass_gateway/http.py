@@ -22,6 +22,12 @@ calls one after another (discovery, token, JWKS, userinfo or person), so their o
 deadline is what keeps them within 28 s, whatever their number, leaving the last second for the redirect with
 ``provider_unavailable``, its log line and its metric. AWS calls are bounded apart (:mod:`.aws`: 9 s at most).
 
+Every exchange keeps to the deployment's :class:`~singpass_gateway.urls.UrlPolicy`: outside a sandbox, a URL
+that is not https or names a local host is not called, and a connection whose peer turns out to be a local address
+(a provider's name resolving to 127.0.0.1 or 169.254.169.254: DNS rebinding) is closed before anything is sent on
+it, TLS handshake included. Both fail with ProviderUnavailable and are not retried. Through a proxy, the proxy
+resolves and connects, so refusing local addresses is its job; the URL is still checked here.
+
 Every exchange is measured here, once for all providers: the latency of each answer and each failure (no
 answer, or a 5xx), by provider and by what the call is for; and, with tracing on, traced by provider and call,
 with the provider's host alone (see :mod:`singpass_gateway.observability`).
@@ -47,6 +53,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .errors import ProviderUnavailable
 from .observability import UpstreamCall, record_upstream_answer, record_upstream_failure, seconds_left, traced_call
+from .urls import UrlPolicy
 
 MAX_BODY_BYTES = 1024 * 1024
 """The largest provider response read; MyInfo person data is tens of kilobytes."""
@@ -60,6 +67,8 @@ DEADLINE_SLACK_SECONDS = 0.05
 
 _exchange_deadline: ContextVar[float | None] = ContextVar("exchange_deadline", default=None)
 """When the exchange in progress must be over, on the :func:`time.monotonic` clock."""
+_exchange_policy: ContextVar[UrlPolicy | None] = ContextVar("exchange_policy", default=None)
+"""The URL policy of the client whose exchange is in progress, for its connections to check their peer with."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,11 @@ class HttpResponse:
 
 
 class HttpClient:
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, *, url_policy: UrlPolicy | None = None) -> None:
+        """``url_policy``: what may be called; the gateway's client has the settings' (:class:`..providers.Toolkit`).
+        None checks nothing, for tools and tests that talk to servers of their own on 127.0.0.1."""
         self._timeout_seconds = timeout_seconds
+        self._url_policy = url_policy
         self._session = requests.Session()
         adapter = _DeadlineAdapter(pool_maxsize=10)
         self._session.mount("https://", adapter)
@@ -111,10 +123,15 @@ class HttpClient:
         return self._request("POST", url, call, headers=headers, data=form)
 
     def _request(self, method: str, url: str, call: UpstreamCall, **kwargs: Any) -> HttpResponse:
+        problem = self._url_policy.problem(url) if self._url_policy is not None else None
+        if problem is not None:
+            record_upstream_failure(call)
+            raise ProviderUnavailable(f"{method} {_host(url)} not sent: the URL {problem}")
         budget = self._budget(method, url, call)
         deadline = time.monotonic() + budget
         started = time.perf_counter()
         exchange = _exchange_deadline.set(deadline)
+        policy = _exchange_policy.set(self._url_policy)
         try:
             with (
                 traced_call(call, method, url) as answered,
@@ -144,6 +161,7 @@ class HttpClient:
             raise
         finally:
             _exchange_deadline.reset(exchange)
+            _exchange_policy.reset(policy)
         record_upstream_answer(call, (time.perf_counter() - started) * 1000, answer.status)
         return answer
 
@@ -223,10 +241,17 @@ class _DeadlineSocket:
 
 class _DeadlineConnection(HTTPConnection):
     """A connection reading through a :class:`_DeadlineSocket`, and whose TLS handshake, if any, also ends by the
-    exchange's deadline (the handshake is bounded as a whole by the socket's timeout)."""
+    exchange's deadline (the handshake is bounded as a whole by the socket's timeout). Its peer is checked against
+    the exchange's URL policy as soon as it is connected, before the handshake or the request."""
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
+        policy = _exchange_policy.get()
+        if policy is not None and self.proxy is None:  # through a proxy, the peer is the proxy
+            address = str(sock.getpeername()[0])
+            if not policy.address_allowed(address):
+                sock.close()
+                raise ProviderUnavailable(f"{self.host} resolved to {address}, a local address: nothing sent")
         left = _time_left()
         if left is not None:
             sock.settimeout(max(left, 0.001))

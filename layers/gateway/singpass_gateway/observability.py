@@ -28,6 +28,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from . import settings as configuration
+from .urls import origin_of
 
 NAMESPACE = "SingpassGateway"
 SERVICE = "singpass-gateway"
@@ -239,7 +240,7 @@ def _redacted(entity: dict[str, Any]) -> dict[str, Any]:
 def _origin(url: str) -> str:
     """``scheme://host[:port]`` of a URL: no user, path, query or fragment."""
     try:
-        return configuration.origin_of(url)
+        return origin_of(url)
     except ValueError:  # an unparseable port
         return ""
 

@@ -12,15 +12,18 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .urls import UrlPolicy, base_url, origin_of
 
 PROVIDER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 MAX_LOGIN_TTL_SECONDS = 600
 """A login transaction lives at most 10 minutes: long enough to log in, short enough to limit replay."""
+ALLOW_LOCAL_PROVIDERS = "GATEWAY_ALLOW_LOCAL_PROVIDERS"
+"""The switch that marks a sandbox or development deployment (see :class:`UrlPolicy`); template.yaml never sets it."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class ProviderSettings:
     type: str
     name: str
     options: Mapping[str, Any]
+    url_policy: UrlPolicy = field(default_factory=UrlPolicy)
+    """What the provider's URLs, configured or discovered, are checked against (the deployment's)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class Settings:
     allowed_origins: frozenset[str] = frozenset()
     """Browser origins that may call the data routes with credentials (CORS): the frontend's own origin plus
     ``GATEWAY_ALLOWED_ORIGINS``. Requests from any other origin are refused."""
+    url_policy: UrlPolicy = field(default_factory=UrlPolicy)
+    """Which provider URLs and addresses may be called (local ones only in a sandbox)."""
 
     def origin_allowed(self, origin: str, request_origin: str) -> bool:
         """Whether a request's ``Origin`` header names a site allowed to use the API: a configured frontend
@@ -78,6 +85,40 @@ def tracing_enabled() -> bool:
     it when imported, and the OpenAPI function, which reads no other setting, must not need the site URL's SSM
     parameter (nor any AWS access) to start."""
     return _flag(os.environ, "GATEWAY_TRACING")
+
+
+MIN_ORIGIN_SECRET_LENGTH = 32
+
+
+@functools.cache
+def origin_secret() -> str | None:
+    """The value the CloudFront distribution in front of the API sends in its secret origin header
+    (``GATEWAY_ORIGIN_SECRET``; template.yaml generates it), which every request must carry; None - nothing is known
+    to front the API (SiteHosting None, the sandbox) and no request is refused for lacking it.
+
+    Read apart from :func:`settings`, like :func:`tracing_enabled`: every handler checks it, the OpenAPI function
+    too, which reads no other setting."""
+    return parse_origin_secret(os.environ)
+
+
+def parse_origin_secret(environ: Mapping[str, str]) -> str | None:
+    """``GATEWAY_ORIGIN_SECRET``: empty, or at least 32 printable ASCII characters (a header value, hard to guess)."""
+    value = environ.get("GATEWAY_ORIGIN_SECRET", "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_ORIGIN_SECRET_LENGTH or not (value.isascii() and value.isprintable()):
+        raise ConfigurationError(
+            f"GATEWAY_ORIGIN_SECRET must be at least {MIN_ORIGIN_SECRET_LENGTH} printable ASCII characters"
+        )
+    return value
+
+
+@functools.cache
+def public_keys_only() -> bool:
+    """Whether this function only publishes the gateway's keys (``GATEWAY_PUBLIC_KEYS_ONLY``, the JWKS function's):
+    a PEM-backed key is then its public half, stored beside its secret, and the private PEM is never read (the
+    function's role cannot read it). Unset - the keys sign and decrypt."""
+    return _flag(os.environ, "GATEWAY_PUBLIC_KEYS_ONLY")
 
 
 def with_site_url(environ: Mapping[str, str], read_parameter: Callable[[str], str]) -> Mapping[str, str]:
@@ -113,6 +154,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise ConfigurationError(f"GATEWAY_LOGIN_TTL_SECONDS must be at most {MAX_LOGIN_TTL_SECONDS}")
     public_url = environ.get("GATEWAY_PUBLIC_URL", "").strip()
     frontend_url = base_url(_required(environ, "GATEWAY_FRONTEND_URL"), "GATEWAY_FRONTEND_URL")
+    url_policy = UrlPolicy(allow_local=_flag(environ, ALLOW_LOCAL_PROVIDERS))
     return Settings(
         table_name=_required(environ, "GATEWAY_TABLE"),
         frontend_url=frontend_url,
@@ -124,13 +166,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         http_timeout_seconds=float(_int(environ, "GATEWAY_HTTP_TIMEOUT_SECONDS", 10, minimum=1)),
         session_key_arn=environ.get("GATEWAY_SESSION_KEY_ARN", "").strip() or None,
         refresh_after_seconds=_int(environ, "GATEWAY_REFRESH_AFTER_SECONDS", 0, minimum=0),
-        providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS")),
+        providers=parse_providers(_required(environ, "GATEWAY_PROVIDERS"), url_policy),
         allowed_origins=frozenset({origin_of(frontend_url), *_origins(environ, "GATEWAY_ALLOWED_ORIGINS")}),
+        url_policy=url_policy,
     )
 
 
-def parse_providers(document: str) -> tuple[ProviderSettings, ...]:
-    """Parse the ``GATEWAY_PROVIDERS`` JSON array (see the README).
+def parse_providers(document: str, url_policy: UrlPolicy | None = None) -> tuple[ProviderSettings, ...]:
+    """Parse the ``GATEWAY_PROVIDERS`` JSON array (see the README); each entry's URLs will be checked against
+    ``url_policy`` (by default, outside a sandbox's).
 
     ``null`` entries are skipped, so a template can switch a provider off with a plain condition.
     """
@@ -140,14 +184,15 @@ def parse_providers(document: str) -> tuple[ProviderSettings, ...]:
         raise ConfigurationError(f"GATEWAY_PROVIDERS is not valid JSON: {error.msg}") from None
     if not isinstance(entries, list):
         raise ConfigurationError("GATEWAY_PROVIDERS must be a JSON array of provider objects")
-    providers = tuple(_provider(entry, index) for index, entry in enumerate(entries) if entry is not None)
+    policy = url_policy or UrlPolicy()
+    providers = tuple(_provider(entry, index, policy) for index, entry in enumerate(entries) if entry is not None)
     ids = [provider.id for provider in providers]
     if len(set(ids)) != len(ids):
         raise ConfigurationError("GATEWAY_PROVIDERS has duplicate provider ids")
     return providers
 
 
-def _provider(entry: object, index: int) -> ProviderSettings:
+def _provider(entry: object, index: int, url_policy: UrlPolicy) -> ProviderSettings:
     if not isinstance(entry, dict):
         raise ConfigurationError(f"GATEWAY_PROVIDERS[{index}] must be an object")
     options = dict(entry)
@@ -158,7 +203,9 @@ def _provider(entry: object, index: int) -> ProviderSettings:
         raise ConfigurationError(f"provider {provider_id}: 'type' is required")
     if not isinstance(name, str) or not name.strip():
         raise ConfigurationError(f"provider {provider_id}: 'name' is required")
-    return ProviderSettings(id=provider_id, type=provider_type, name=name.strip(), options=options)
+    return ProviderSettings(
+        id=provider_id, type=provider_type, name=name.strip(), options=options, url_policy=url_policy
+    )
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -198,27 +245,3 @@ def _origins(environ: Mapping[str, str], name: str) -> list[str]:
             raise ConfigurationError(f"{name} lists origins, without a path: {value[:80]!r}")
         origins.append(origin_of(url))
     return origins
-
-
-def origin_of(url: str) -> str:
-    """The origin of an absolute URL as browsers send it in ``Origin``: scheme and host lowercased, no path."""
-    parts = urlsplit(url)
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    default_port = {"https": 443, "http": 80}.get(scheme)
-    return f"{scheme}://{host}" if parts.port in (None, default_port) else f"{scheme}://{host}:{parts.port}"
-
-
-def base_url(value: str, name: str) -> str:
-    """An absolute https URL (http only on loopback) without query or fragment, kept without a trailing slash."""
-    try:
-        parts = urlsplit(value)
-        hostname = parts.hostname
-    except ValueError:  # e.g. an unclosed IPv6 bracket: "https://["
-        raise ConfigurationError(f"{name} is not a valid URL") from None
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigurationError(f"{name} must be an absolute https URL without query or fragment")
-    if parts.scheme == "http" and hostname not in ("localhost", "127.0.0.1"):
-        raise ConfigurationError(f"{name} must use https (http is allowed only for localhost)")
-    return value.rstrip("/")

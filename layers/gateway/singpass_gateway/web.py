@@ -1,5 +1,5 @@
 """API Gateway HTTP API (payload 2.0) events in, responses out: parsing, cookies, CSRF, Fetch Metadata, error
-bodies.
+bodies, and the refusal of requests that bypassed the CloudFront distribution in front of the API.
 
 Handlers use this module to stay thin; nothing here knows about providers or protocols.
 """
@@ -7,6 +7,7 @@ Handlers use this module to stay thin; nothing here knows about providers or pro
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .errors import CsrfRejected, GatewayError, InvalidRequest, NavigationRequired
+from .errors import CsrfRejected, DirectAccessRefused, GatewayError, InvalidRequest, NavigationRequired
 from .observability import log_unexpected, logger
-from .settings import Settings
+from .settings import Settings, origin_secret
 
 SESSION_COOKIE = "__Host-sgw_session"
 LOGIN_COOKIE = "__Host-sgw_login"
@@ -34,6 +35,9 @@ NAVIGATION = {"sec-fetch-mode": "navigate", "sec-fetch-dest": "document"}
 """The Fetch Metadata of a top-level navigation (a link, a typed URL, ``location.assign``, a redirect); an
 ``<img>``, a script, a frame, ``fetch`` or a prefetch says otherwise."""
 PREFETCH_HEADERS = ("sec-purpose", "purpose", "x-purpose", "x-moz")
+ORIGIN_HEADER = "x-origin-verify"
+"""The header CloudFront adds to every request it forwards to the API (template.yaml's OriginCustomHeaders), with
+the deployment's secret value (:func:`singpass_gateway.settings.origin_secret`); it overwrites one a viewer sends."""
 """Where browsers mark a prefetch, prerender or preview (``prefetch``, ``preview``): it may look like a navigation,
 but nobody clicked."""
 
@@ -167,24 +171,56 @@ def error_response(error: GatewayError, cookies: Sequence[str] = ()) -> Response
 
 def serve_api(request: Request, routes: Mapping[str, Handler], config: Settings) -> Response:
     """Run a data route behind the checks every one of them needs, made here once so no route can miss one:
-    the ``Origin`` allow-list, the CSRF header, and CORS for frontends on another origin (with credentials,
-    for exactly the configured origins: never ``*``, never a reflected foreign origin)."""
-    origin = request.headers.get("origin")
-    if origin is not None and not config.origin_allowed(origin, request.origin):
-        logger.warning("request refused", extra={"error_code": CsrfRejected.code, "detail": "origin not allowed"})
-        return error_response(CsrfRejected("origin not allowed"))
-    if request.method == "OPTIONS":
-        return _preflight(request, origin)
-    response = _checked_route(request, routes)
-    if origin is not None:
-        response["headers"].update(_cors_headers(origin))
-    return response
+    :func:`guarded`'s, the ``Origin`` allow-list, the CSRF header, and CORS for frontends on another origin (with
+    credentials, for exactly the configured origins: never ``*``, never a reflected foreign origin)."""
+
+    @guarded
+    def serve(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin is not None and not config.origin_allowed(origin, request.origin):
+            logger.warning("request refused", extra={"error_code": CsrfRejected.code, "detail": "origin not allowed"})
+            return error_response(CsrfRejected("origin not allowed"))
+        if request.method == "OPTIONS":
+            return _preflight(request, origin)
+        response = _checked_route(request, routes)
+        if origin is not None:
+            response["headers"].update(_cors_headers(origin))
+        return response
+
+    return serve(request)
 
 
 def guarded(handler: Handler) -> Handler:
-    """Turn typed errors into their JSON answers and anything unexpected into a bare ``internal_error``."""
+    """The wrapper every request passes through (every handler's, and :func:`serve_api`'s routes): refuse one that
+    bypassed the CloudFront distribution in front of the API (:func:`require_front_door`), then run ``handler``
+    with typed errors turned into their JSON answers and anything unexpected into a bare ``internal_error``."""
 
-    @functools.wraps(handler)
+    def checked(request: Request) -> Response:
+        require_front_door(request)
+        return handler(request)
+
+    return functools.wraps(handler)(_answering(checked))
+
+
+def require_front_door(request: Request) -> None:
+    """Refuse (403 ``direct_access_refused``) a request without the secret origin header CloudFront adds, when the
+    deployment says CloudFront fronts the API (:func:`singpass_gateway.settings.origin_secret`): API Gateway's own
+    URL stays reachable, and a request made to it would skip the distribution's web ACL and per-IP limits. Made
+    before anything else, so such a request costs no KMS, DynamoDB or provider call. Without the setting (a site
+    hosted elsewhere, the sandbox), nothing is checked."""
+    expected = origin_secret()
+    if expected is None:
+        return
+    sent = request.headers.get(ORIGIN_HEADER)
+    if sent is None or not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode()):
+        detail = "no origin header: not through CloudFront" if sent is None else "wrong origin header"
+        logger.warning("request refused", extra={"error_code": DirectAccessRefused.code, "detail": detail})
+        raise DirectAccessRefused(detail)
+
+
+def _answering(handler: Handler) -> Handler:
+    """``handler`` with typed errors as their JSON answers and anything unexpected as a bare ``internal_error``."""
+
     def run(request: Request) -> Response:
         try:
             return handler(request)
@@ -200,12 +236,13 @@ def guarded(handler: Handler) -> Handler:
 
 
 def _checked_route(request: Request, routes: Mapping[str, Handler]) -> Response:
-    @guarded
+    """The route behind its CSRF header (:func:`serve_api` has made :func:`guarded`'s checks already)."""
+
     def run(request: Request) -> Response:
         request.require_csrf_header()
         return routes[request.route](request)
 
-    return run(request)
+    return _answering(run)(request)
 
 
 def _preflight(request: Request, origin: str | None) -> Response:

@@ -7,13 +7,16 @@ from __future__ import annotations
 import copy
 import fnmatch
 import re
+import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from singpass_gateway import web
+from singpass_gateway.settings import MIN_ORIGIN_SECRET_LENGTH, parse_origin_secret
 
-from infra.sandbox.template import Resolver, functions, load_template, site_headers
+from infra.sandbox.template import Resolver, TemplateError, functions, load_template, site_headers
 from tests.unit.fakes import import_in_a_fresh_process
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -24,6 +27,8 @@ SITE_RESOURCES = {
     "SiteBucket", "SiteBucketPolicy", "SiteOriginAccessControl", "SiteSecurityHeaders", "SiteDistribution",
     "SiteUrlParameter",
 }  # fmt: skip
+GENERATED = [f"{name}Role" for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::Function"]
+"""The roles SAM makes for the functions, which the KMS key policies name."""
 PHYSICAL = {
     name: {
         "Ref": f"ref-{name}",
@@ -32,7 +37,7 @@ PHYSICAL = {
         "DomainName": f"{name.lower()}.cloudfront.net",
         "RegionalDomainName": f"{name.lower()}.s3.{REGION}.amazonaws.com",
     }
-    for name in RESOURCES
+    for name in [*RESOURCES, *GENERATED]
 }
 API_ORIGIN = f"ref-HttpApi.execute-api.{REGION}.amazonaws.com"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -477,3 +482,99 @@ def test_the_pages_own_policy_is_cloudfronts_for_sites_hosted_without_it() -> No
         return {" ".join(part.split()) for part in policy.split(";") if part.strip()}
 
     assert directives(meta) == directives(header) - {"frame-ancestors 'none'"}
+
+
+# ------------------------------------------------------------- per-client limits and the front door (issue 16.2)
+
+WEB_ACL_ARN = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/gateway-limits/a1b2c3"
+
+
+def in_region(region: str, parameters: dict[str, str]) -> Resolver:
+    return Resolver(TEMPLATE, parameters, PHYSICAL, region=region, account_id=ACCOUNT, stack_name=STACK)
+
+
+def matches(statement: dict[str, Any], path: str) -> bool:
+    """Whether a web ACL statement (AndStatement of ByteMatchStatements on the URI path) matches ``path``."""
+    if "AndStatement" in statement:
+        return all(matches(inner, path) for inner in statement["AndStatement"]["Statements"])
+    match = statement["ByteMatchStatement"]
+    assert match["FieldToMatch"] == {"UriPath": {}}
+    value = path
+    for transformation in sorted(match["TextTransformations"], key=lambda item: int(item["Priority"])):
+        value = {"URL_DECODE": urllib.parse.unquote, "LOWERCASE": str.lower}[transformation["Type"]](value)
+    test = {"STARTS_WITH": str.startswith, "ENDS_WITH": str.endswith, "EXACTLY": str.__eq__}
+    return bool(test[match["PositionalConstraint"]](value, match["SearchString"]))
+
+
+def test_in_us_east_1_the_stack_limits_each_ip_at_cloudfront_and_login_starts_tighter() -> None:
+    values = in_region("us-east-1", {**ON_CLOUDFRONT_DOMAIN, "LoginRequestsPerIp": "120", "RequestsPerIp": "1500"})
+    assert values.condition(RESOURCES["SiteWebAcl"]["Condition"])
+    acl = values.resolve(RESOURCES["SiteWebAcl"]["Properties"])
+    config = values.resolve(RESOURCES["SiteDistribution"]["Properties"])["DistributionConfig"]
+
+    assert config["WebACLId"] == PHYSICAL["SiteWebAcl"]["Arn"]
+    assert (acl["Scope"], acl["DefaultAction"]) == ("CLOUDFRONT", {"Allow": {}})
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    assert set(rules) == {"LoginStartsPerIp", "RequestsPerIp"}
+    login, overall = (rules[name]["Statement"]["RateBasedStatement"] for name in ("LoginStartsPerIp", "RequestsPerIp"))
+    assert (login["Limit"], login["AggregateKeyType"], login["EvaluationWindowSec"]) == ("120", "IP", 300)
+    assert (overall["Limit"], overall["AggregateKeyType"], overall["EvaluationWindowSec"]) == ("1500", "IP", 300)
+    assert "ScopeDownStatement" not in overall  # every request, site and API
+    for rule in rules.values():
+        assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 429}}}
+    assert int(TEMPLATE["Parameters"]["LoginRequestsPerIp"]["Default"]) < int(
+        TEMPLATE["Parameters"]["RequestsPerIp"]["Default"]
+    )
+    # The tight limit counts the login start, however spelt, and no other route.
+    scope = login["ScopeDownStatement"]
+    paths = {route.path.replace("{provider}", "sp") for spec in functions(TEMPLATE, values) for route in spec.routes}
+    assert {path for path in paths if matches(scope, path)} == {"/auth/sp/login"}
+    assert matches(scope, "/AUTH/sp/Login")
+    assert matches(scope, "/auth/sp/logi%6E")
+
+
+def test_elsewhere_the_distribution_takes_a_web_acl_made_in_us_east_1() -> None:
+    def web_acl(region: str, parameters: dict[str, str]) -> tuple[bool, Any]:
+        values = in_region(region, parameters)
+        config = values.resolve(RESOURCES["SiteDistribution"]["Properties"])["DistributionConfig"]
+        return values.condition(RESOURCES["SiteWebAcl"]["Condition"]), config.get("WebACLId")
+
+    assert web_acl(REGION, ON_CLOUDFRONT_DOMAIN) == (False, None)  # CloudFront's web ACLs live in us-east-1 only
+    assert web_acl(REGION, {**ON_CLOUDFRONT_DOMAIN, "WebAclArn": WEB_ACL_ARN}) == (False, WEB_ACL_ARN)
+    assert web_acl("us-east-1", {**ON_CLOUDFRONT_DOMAIN, "WebAclArn": WEB_ACL_ARN}) == (False, WEB_ACL_ARN)
+    assert not in_region("us-east-1", ELSEWHERE).condition(RESOURCES["SiteWebAcl"]["Condition"])
+    assert rule_refuses(
+        "WebAclNeedsCloudFront", {**ELSEWHERE, "WebAclArn": WEB_ACL_ARN}
+    )  # WAF cannot guard an HTTP API
+    assert not rule_refuses("WebAclNeedsCloudFront", {**ON_CLOUDFRONT_DOMAIN, "WebAclArn": WEB_ACL_ARN})
+    regional = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/gateway-limits/a1b2c3"
+    with pytest.raises(TemplateError, match="WebAclArn"):
+        in_region(REGION, {**ON_CLOUDFRONT_DOMAIN, "WebAclArn": regional})
+
+
+def test_cloudfront_proves_itself_to_the_api_with_a_generated_secret_every_function_requires() -> None:
+    (api,) = [origin for origin in distribution(ON_CLOUDFRONT_DOMAIN)["Origins"] if origin["Id"] == "api"]
+    reference = "{{resolve:secretsmanager:ref-OriginVerifySecret:SecretString}}"
+    [header] = api["OriginCustomHeaders"]
+    assert (header["HeaderName"].lower(), header["HeaderValue"]) == (web.ORIGIN_HEADER, reference)
+    generated = created(ON_CLOUDFRONT_DOMAIN)["OriginVerifySecret"]["Properties"]["GenerateSecretString"]
+    assert int(generated["PasswordLength"]) >= MIN_ORIGIN_SECRET_LENGTH
+    assert generated["ExcludePunctuation"] is True  # a plain header value
+    every_function = functions(TEMPLATE, resolver(ON_CLOUDFRONT_DOMAIN))
+    assert {spec.environment["GATEWAY_ORIGIN_SECRET"] for spec in every_function} == {reference}
+    # With the site elsewhere (the sandbox too) no distribution sends it, and nothing is checked.
+    assert "OriginVerifySecret" not in created(ELSEWHERE)
+    for spec in functions(TEMPLATE, resolver(ELSEWHERE)):
+        assert parse_origin_secret(spec.environment) is None
+
+
+def test_the_standalone_web_acl_has_the_stacks_rules() -> None:
+    """infra/web-acl.yaml (for a stack outside us-east-1, where CloudFront's web ACLs live) limits what the stack's
+    own web ACL does, by the same parameters: the two cannot drift apart."""
+    standalone = load_template(ROOT / "infra" / "web-acl.yaml")
+    stacks = TEMPLATE["Resources"]["SiteWebAcl"]["Properties"]
+
+    assert standalone["Resources"]["WebAcl"]["Properties"]["Rules"] == stacks["Rules"]
+    assert standalone["Resources"]["WebAcl"]["Properties"]["Scope"] == stacks["Scope"] == "CLOUDFRONT"
+    for parameter in ("LoginRequestsPerIp", "RequestsPerIp"):
+        assert standalone["Parameters"][parameter]["Default"] == TEMPLATE["Parameters"][parameter]["Default"]

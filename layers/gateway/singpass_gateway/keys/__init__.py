@@ -1,7 +1,9 @@
 """One interface for the gateway's private keys, with a KMS backend and a Secrets Manager PEM backend.
 
 The backend is chosen by the key reference's ARN: ``arn:aws:kms:...`` (a key or alias; the private key never
-leaves KMS) or ``arn:aws:secretsmanager:...`` (a secret holding a PEM, for keys a user must bring).
+leaves KMS) or ``arn:aws:secretsmanager:...`` (a secret holding a PEM, for keys a user must bring). A function that
+only publishes keys (the JWKS's, ``GATEWAY_PUBLIC_KEYS_ONLY``) gets a PEM key's public half from the secret's tags
+instead (:mod:`.published`), and never reads the private PEM.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ..errors import ConfigurationError, GatewayError, ServiceUnavailable
+from ..settings import public_keys_only
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -68,14 +71,20 @@ class PrivateKey(Protocol):
         ...
 
 
-def load_key(reference: str, secrets: SecretCache) -> PrivateKey:
-    """The key behind an ARN, with its backend picked by the ARN's service."""
+def load_key(reference: str, secrets: SecretCache, public_only: bool | None = None) -> PrivateKey:
+    """The key behind an ARN, with its backend picked by the ARN's service. With ``public_only`` (by default the
+    function's :func:`~singpass_gateway.settings.public_keys_only`), a PEM-backed key is only its published public
+    half: it reads the secret's tags, never its value, and refuses every private operation."""
     service = reference.split(":")[2] if reference.count(":") >= 5 else ""
     if service == "kms":
         from .kms import KmsKey
 
         return KmsKey(reference)
     if service == "secretsmanager":
+        if public_keys_only() if public_only is None else public_only:
+            from .published import PublishedPemKey
+
+            return PublishedPemKey(reference)
         from .pem import PemKey
 
         return PemKey(reference, secrets)

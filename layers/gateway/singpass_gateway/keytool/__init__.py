@@ -10,9 +10,9 @@ keys. (Its parser is the package's one command line, so it also offers ``openapi
 contract of contract.py.)
 
 One concern per module: ``cli`` (parser, exit status), ``roles`` (what each provider needs of each key),
-``kms_keys`` (create, jwks, public-key), ``certificates`` (MyInfo v3), ``pem_secrets`` (store-pem), ``rotation``
-(rotation-plan), and ``keys check`` in ``check`` (the command), ``check_targets`` (what to check: the command
-line or a stack), ``live_jwks`` (fetching a JWKS as a provider does) and ``jwks_comparison`` (the findings);
+``kms_keys`` (create, jwks, public-key), ``certificates`` (MyInfo v3), ``pem_secrets`` (store-pem, tag-public-key),
+``rotation`` (rotation-plan), and ``keys check`` in ``check`` (the command), ``check_targets`` (what to check: the
+command line or a stack), ``live_jwks`` (fetching a JWKS as a provider does) and ``jwks_comparison`` (the findings);
 ``key_loading``, ``aws_calls``, ``console`` and ``errors`` serve them all.
 
 No Lambda handler imports this package, and it imports boto3, cryptography and requests only inside commands.

@@ -17,7 +17,7 @@ from .check import CHECK_DESCRIPTION, EXIT_STATUSES, check
 from .check_targets import CHECKED_PROVIDERS
 from .errors import KeyToolError
 from .kms_keys import create, jwks, public_key
-from .pem_secrets import store_pem
+from .pem_secrets import store_pem, tag_public_key_command
 from .roles import PROVIDERS
 from .rotation import rotation_plan
 
@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("pem_file", metavar="PEM_FILE")
     command.add_argument("--provider", required=True, choices=PROVIDERS, help="decides the key type it must have")
     command.set_defaults(run=store_pem)
+
+    command = commands.add_parser(
+        "tag-public-key", help="put a PEM secret's public half into its tags, where its JWKS is published from"
+    )
+    command.add_argument("secret_arn", metavar="SECRET_ARN")
+    command.set_defaults(run=tag_public_key_command)
 
     command = commands.add_parser("rotation-plan", help="print the steps and sam deploy commands of a key rotation")
     command.add_argument("--provider", required=True, choices=PROVIDERS)

@@ -17,7 +17,7 @@ def load(reference: str) -> PrivateKey:
     from ..keys import load_key
     from ..secrets import SecretCache
 
-    return load_key(reference, SecretCache(aws.secretsmanager, max_age_seconds=60))
+    return load_key(reference, SecretCache(aws.secretsmanager, max_age_seconds=60), public_only=False)
 
 
 def kms_key_usage(key: PrivateKey) -> str | None:

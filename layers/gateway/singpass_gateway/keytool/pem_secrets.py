@@ -1,5 +1,6 @@
 """PEM private keys for Secrets Manager: checked against what the provider can use before they are stored, and
-never echoed (every refusal names the file, not its content)."""
+never echoed (every refusal names the file, not its content). Each stored key's public half goes into the secret's
+tags, where the JWKS function reads it without the right to read the private key (:mod:`..keys.published`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from .errors import InvalidArgument, UnreadablePem, UnsuitableKey
 from .roles import KEY_ROLES
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 MIN_RSA_BITS = 2048
 MAX_PEM_BYTES = 64 * 1024
 
 
 def store_pem(arguments: argparse.Namespace) -> None:
-    """Check a PEM private key against what the provider can use, then put it in Secrets Manager as PKCS#8."""
+    """Check a PEM private key against what the provider can use, then put it in Secrets Manager as PKCS#8, and its
+    public half in the secret's tags (for the JWKS function, which cannot read the key)."""
     from cryptography.hazmat.primitives import serialization
 
     from .. import aws
@@ -36,6 +38,37 @@ def store_pem(arguments: argparse.Namespace) -> None:
     version = aws_call(aws.secretsmanager, "put_secret_value", SecretId=arguments.secret_arn, SecretString=pkcs8)
     kid = thumbprint(private_key.public_key())
     note(f"stored the key (kid {kid}) in {arguments.secret_arn} as version {version['VersionId']}")
+    tag_public_key(arguments.secret_arn, private_key.public_key())
+
+
+def tag_public_key_command(arguments: argparse.Namespace) -> None:
+    """Put the public half of the PEM a secret holds into its tags (a secret stored before ``store-pem`` did it, or
+    by other means): read the key as the gateway does, then tag."""
+    from ..keys.pem import PemKey
+    from .key_loading import load
+
+    if arn_service(arguments.secret_arn) != "secretsmanager":
+        raise InvalidArgument("only a Secrets Manager PEM secret has its public half in tags (a KMS key has its own)")
+    key = load(arguments.secret_arn)
+    assert isinstance(key, PemKey)
+    tag_public_key(arguments.secret_arn, key.public_key())
+
+
+def tag_public_key(secret_arn: str, public_key: PublicKeyTypes) -> None:
+    """Tag the secret with ``public_key`` (and drop the tags of a larger key tagged before)."""
+    from .. import aws
+    from ..keys.pem import thumbprint
+    from ..keys.published import public_key_tags, stale_public_key_tags
+
+    tags = public_key_tags(public_key)
+    aws_call(
+        aws.secretsmanager,
+        "tag_resource",
+        SecretId=secret_arn,
+        Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
+    )
+    aws_call(aws.secretsmanager, "untag_resource", SecretId=secret_arn, TagKeys=stale_public_key_tags(tags))
+    note(f"tagged {secret_arn} with its public key (kid {thumbprint(public_key)}), which its JWKS publishes")
 
 
 def read_private_key(path: Path) -> PrivateKeyTypes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import ConfigurationError
-from ..settings import ProviderSettings, Settings, base_url
+from ..settings import ProviderSettings, Settings
 
 if TYPE_CHECKING:
     from ..http import HttpClient
@@ -77,7 +77,8 @@ class Identity:
     """How the person authenticated (``acr``, ``amr``), when the provider says."""
     grant: dict[str, str] | None = None
     """What lets the provider be asked again without the person (a refresh token and what binds it); the
-    session keeps it sealed with KMS, never readable by the browser or a database reader."""
+    session keeps it sealed under the session id and KMS (:mod:`singpass_gateway.grants`), never readable by the
+    browser or a database reader."""
     provenance: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per MyInfo attribute: its source, classification and last update (for the frontend to show)."""
     organisation: dict[str, Any] = field(default_factory=dict)
@@ -148,7 +149,7 @@ class Toolkit:
     def http(self) -> HttpClient:
         from ..http import HttpClient
 
-        return HttpClient(self._settings.http_timeout_seconds)
+        return HttpClient(self._settings.http_timeout_seconds, url_policy=self._settings.url_policy)
 
     @functools.cached_property
     def secrets(self) -> SecretCache:
@@ -201,7 +202,8 @@ class Options:
         return value.strip()
 
     def url(self, name: str, default: str | None = None) -> str:
-        return base_url(self.string(name, default), f"provider {self._entry.id}: {name!r}")
+        """A URL the provider is called at (or sends the browser to), as the deployment's URL policy allows."""
+        return self._entry.url_policy.provider_url(self.string(name, default), f"provider {self._entry.id}: {name!r}")
 
     def arn(self, name: str) -> str:
         value = self.string(name)

@@ -23,7 +23,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigurationError, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
-from ..settings import ProviderSettings, base_url
+from ..settings import ProviderSettings
+from ..urls import UrlPolicy
 from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, client_auth, oauth
 from .client_auth import ClientAuthConfig, ClientAuthenticator
 from .oauth2_identity import ACCESS_TOKEN_TYPES, SOURCES, Credentials, IdentityConfig, IdentityReader, ServerView
@@ -79,7 +80,7 @@ def parse_config(entry: ProviderSettings) -> OAuth2Config:
     options = Options(entry, OPTIONS)
     issuer = options.optional_string("issuer")
     if issuer is not None:
-        base_url(issuer, f"provider {entry.id}: 'issuer'")  # checks the scheme; the issuer itself is kept exactly
+        entry.url_policy.provider_url(issuer, f"provider {entry.id}: 'issuer'")  # the issuer itself is kept exactly
     client = client_auth.parse_client_auth(options, entry.id)
     identity = _identity_config(options, entry.id, client.client_id)
     metadata = options.boolean("metadata", False)
@@ -156,6 +157,7 @@ class OAuth2Provider:
         self.name = entry.name
         self._toolkit = toolkit
         self._config = config
+        self._url_policy = entry.url_policy
         self._client = ClientAuthenticator(config.client, toolkit)
         self._identity = IdentityReader(config.identity, config.client.client_id, toolkit)
         self._metadata: tuple[Endpoints, float] | None = None
@@ -263,13 +265,14 @@ class OAuth2Provider:
         document = response.json()
         if not isinstance(document, dict) or document.get("issuer") != self._config.issuer:
             raise ProviderUnavailable("authorization server metadata names another issuer")
+        policy = self._url_policy
         try:
             endpoints = Endpoints(
-                authorization=_member(document, "authorization_endpoint"),
-                token=_member(document, "token_endpoint"),
-                jwks=_optional_member(document, "jwks_uri"),
-                introspection=_optional_member(document, "introspection_endpoint"),
-                revocation=_optional_member(document, "revocation_endpoint"),
+                authorization=_member(document, "authorization_endpoint", policy),
+                token=_member(document, "token_endpoint", policy),
+                jwks=_optional_member(document, "jwks_uri", policy),
+                introspection=_optional_member(document, "introspection_endpoint", policy),
+                revocation=_optional_member(document, "revocation_endpoint", policy),
                 iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
             )
         except ConfigurationError as error:
@@ -279,12 +282,14 @@ class OAuth2Provider:
         return endpoints
 
 
-def _member(document: dict[str, Any], name: str) -> str:
+def _member(document: dict[str, Any], name: str, policy: UrlPolicy) -> str:
+    """A URL the metadata names, as the deployment's URL policy allows (no plain http, no local host outside a
+    sandbox): a server's metadata is not trusted to point the gateway at the host it runs on."""
     value = document.get(name)
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} missing")
-    return base_url(value, name)
+    return policy.provider_url(value, name)
 
 
-def _optional_member(document: dict[str, Any], name: str) -> str | None:
-    return _member(document, name) if document.get(name) else None
+def _optional_member(document: dict[str, Any], name: str, policy: UrlPolicy) -> str | None:
+    return _member(document, name, policy) if document.get(name) else None

@@ -34,7 +34,8 @@ from ..http import HttpResponse
 from ..observability import UpstreamCall
 from ..person import normalise
 from ..person import provenance as provenance_of
-from ..settings import ProviderSettings, base_url
+from ..settings import ProviderSettings
+from ..urls import UrlPolicy
 from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, client_auth, oauth
 from .client_auth import ClientAuthConfig, ClientAuthenticator
 from .retries import RetryPolicy
@@ -136,7 +137,7 @@ def parse_config(entry: ProviderSettings) -> OidcConfig:
         raise ConfigurationError(f"provider {entry.id}: additional_decryption_key_arns need decryption_key_arn")
     par = entry.options.get("pushed_authorization")
     issuer = options.string("issuer")
-    base_url(issuer, f"provider {entry.id}: 'issuer'")  # checks the scheme; the issuer itself is kept exactly
+    entry.url_policy.provider_url(issuer, f"provider {entry.id}: 'issuer'")  # the issuer itself is kept exactly
     return OidcConfig(
         issuer=issuer,
         client=client_auth.parse_client_auth(options, entry.id),
@@ -177,6 +178,7 @@ class OidcProvider:
         self.name = entry.name
         self._toolkit = toolkit
         self._config = config
+        self._url_policy = entry.url_policy
         self._client = ClientAuthenticator(config.client, toolkit)
         # The configured key first, then those being introduced or retired (published and accepted).
         decryption_arns = [config.decryption_key_arn] if config.decryption_key_arn else []
@@ -480,14 +482,15 @@ class OidcProvider:
         document = response.json()
         if not isinstance(document, dict) or document.get("issuer") != self._config.issuer:
             raise ProviderUnavailable("discovery issuer differs from the configured issuer")
+        policy = self._url_policy
         try:
             return Endpoints(
-                authorization=_endpoint(document, "authorization_endpoint"),
-                token=_endpoint(document, "token_endpoint"),
-                jwks=_endpoint(document, "jwks_uri"),
-                userinfo=_optional_endpoint(document, "userinfo_endpoint"),
-                par=_optional_endpoint(document, "pushed_authorization_request_endpoint"),
-                revocation=_optional_endpoint(document, "revocation_endpoint"),
+                authorization=_endpoint(document, "authorization_endpoint", policy),
+                token=_endpoint(document, "token_endpoint", policy),
+                jwks=_endpoint(document, "jwks_uri", policy),
+                userinfo=_optional_endpoint(document, "userinfo_endpoint", policy),
+                par=_optional_endpoint(document, "pushed_authorization_request_endpoint", policy),
+                revocation=_optional_endpoint(document, "revocation_endpoint", policy),
                 requires_par=document.get("require_pushed_authorization_requests") is True,
                 iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
             )
@@ -501,12 +504,14 @@ def _asks_for_dpop_nonce(response: HttpResponse) -> bool:
     return response.status == 401 and "use_dpop_nonce" in response.headers.get("WWW-Authenticate", "")
 
 
-def _endpoint(document: dict[str, Any], name: str) -> str:
+def _endpoint(document: dict[str, Any], name: str, policy: UrlPolicy) -> str:
+    """A URL the document names, as the deployment's URL policy allows (no plain http, no local host outside a
+    sandbox): a provider's discovery is not trusted to point the gateway at the host it runs on."""
     value = document.get(name)
     if not isinstance(value, str):
         raise ConfigurationError(f"{name} missing")
-    return base_url(value, name)
+    return policy.provider_url(value, name)
 
 
-def _optional_endpoint(document: dict[str, Any], name: str) -> str | None:
-    return _endpoint(document, name) if document.get(name) else None
+def _optional_endpoint(document: dict[str, Any], name: str, policy: UrlPolicy) -> str | None:
+    return _endpoint(document, name, policy) if document.get(name) else None
