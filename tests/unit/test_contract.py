@@ -51,10 +51,10 @@ def test_the_data_routes_are_the_session_functions_and_take_the_csrf_header() ->
     for key, spec in operations(DOCUMENT).items():
         takes_csrf = {"$ref": "#/components/parameters/Csrf"} in spec["parameters"]
         assert takes_csrf == (key in served), key
+        refused = spec["responses"]["403"]["content"]["application/json"]["schema"]["allOf"][1]["properties"]
+        assert "direct_access_refused" in refused["error"]["enum"], key  # behind CloudFront, from any route
         if key in served:
-            assert spec["responses"]["403"]["content"]["application/json"]["schema"]["allOf"][1] == {
-                "properties": {"error": {"enum": ["csrf_rejected"]}}
-            }
+            assert set(refused["error"]["enum"]) == {"csrf_rejected", "direct_access_refused"}
 
 
 def test_every_error_code_of_every_module_is_listed_as_the_lambda_builds_it() -> None:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from . import web
 from .errors import (
     CsrfRejected,
+    DirectAccessRefused,
     GatewayError,
     InvalidRequest,
     InvalidReturnTo,
@@ -263,7 +264,9 @@ def paths() -> dict[str, Json]:
 
 def operation(route: Route) -> Json:
     parameter_names = (*route.parameters, "Csrf", "Origin") if route.data_route else route.parameters
-    errors = (*route.errors, CsrfRejected, GatewayError) if route.data_route else (*route.errors, GatewayError)
+    # Behind CloudFront, any route refuses a request that bypassed it (web.require_front_door).
+    always = (DirectAccessRefused, GatewayError)
+    errors = (*route.errors, CsrfRejected, *always) if route.data_route else (*route.errors, *always)
     description = route.description
     if route.redirect_errors:
         description += f" Codes a redirect can carry in `error`: {', '.join(codes(route.redirect_errors))}."
@@ -303,7 +306,7 @@ def preflight(route: Route, path: str) -> Json:
         "security": [],
         "responses": {
             "204": no_content("Granted, for this origin, with credentials.", cors),
-            **{str(status): answer for status, answer in error_answers((CsrfRejected,)).items()},
+            **{str(status): answer for status, answer in error_answers((CsrfRejected, DirectAccessRefused)).items()},
         },
     }
 
