@@ -2,7 +2,8 @@
 
 import pytest
 from singpass_gateway.errors import InvalidReturnTo
-from singpass_gateway.flows import pkce_challenge, safe_return_to, with_error
+from singpass_gateway.flows import pkce_challenge
+from singpass_gateway.return_paths import safe_return_to, with_error
 
 
 @pytest.mark.parametrize("value", ["/", "/account", "/a/b?tab=1#top", "/a%2Fb", "/caf%C3%A9"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from singpass_gateway.errors import InvalidReturnTo
-from singpass_gateway.flows import MAX_RETURN_TO_LENGTH, safe_return_to, with_error
+from singpass_gateway.return_paths import MAX_RETURN_TO_LENGTH, safe_return_to, with_error
 
 SENDABLE = frozenset(chr(code) for code in range(0x21, 0x7F))
 """Printable ASCII: what a Location header may hold whatever the runtime, API Gateway or the browser."""
