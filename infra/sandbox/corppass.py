@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .fapi import FapiClient, provider_jwks, published_jwks, sandbox_calls
-from .stack import ROOT, SANDBOX_PERSONA, _process, _wait_for_port
+from .processes import running, wait_for_port
+from .stack import ROOT, SANDBOX_PERSONA
 
 SERVER = ROOT / "infra" / "sandbox" / "corppass_provider.mjs"
 LOGIN_CONTEXT_TYPES = ("APP_AUTHENTICATION_DEFAULT",)
@@ -85,8 +86,8 @@ def run_corppass_provider(
         env["CORPPASS_USERINFO_SUB"] = "client_id"
     if not show_login_page:
         env["CORPPASS_AUTO_LOGIN"] = CORPPASS_LOGIN
-    with _process(["node", str(SERVER)], log, env=env) as process:
-        _wait_for_port(port, "Corppass FAPI provider", process=process)
+    with running(["node", str(SERVER)], log, env=env) as process:
+        wait_for_port(port, "Corppass FAPI provider", process=process)
         yield f"http://127.0.0.1:{port}"
 
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .stack import ROOT, SANDBOX_PERSONA, _process, _wait_for_port
+from .processes import running, wait_for_port
+from .stack import ROOT, SANDBOX_PERSONA
 
 SERVER = ROOT / "infra" / "sandbox" / "fapi_provider.mjs"
 LOGIN_CONTEXT_TYPES = ("APP_AUTHENTICATION_DEFAULT", "APP_PAYMENT_DEFAULT")
@@ -92,8 +93,8 @@ def run_fapi_provider(port: int, clients: list[FapiClient], show_login_page: boo
     }
     if not show_login_page:
         env["FAPI_AUTO_LOGIN"] = SANDBOX_PERSONA
-    with _process(["node", str(SERVER)], log, env=env) as process:
-        _wait_for_port(port, "FAPI provider", process=process)
+    with running(["node", str(SERVER)], log, env=env) as process:
+        wait_for_port(port, "FAPI provider", process=process)
         yield f"http://127.0.0.1:{port}"
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .personas import large_personas
-from .stack import ROOT, _process, _wait_for_port
+from .processes import running, wait_for_port
+from .stack import ROOT
 
 EMULATOR = ROOT / "infra" / "sandbox" / "myinfo_v4.mjs"
 
@@ -58,7 +59,7 @@ def run_myinfo_v4(
         extra = Path(workdir) / "personas.json"
         extra.write_text(json.dumps(large_personas()))
         env["MYINFO_V4_EXTRA_PERSONAS"] = str(extra)
-        with _process(["node", str(EMULATOR)], log_path, env=env, cwd=ROOT) as process:
+        with running(["node", str(EMULATOR)], log_path, env=env, cwd=ROOT) as process:
             # It fails at once if the emulator exits (e.g. refusing its configuration: see its log).
-            _wait_for_port(port, "the MyInfo v4 emulator", process=process)
+            wait_for_port(port, "the MyInfo v4 emulator", process=process)
             yield base_url

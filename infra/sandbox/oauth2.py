@@ -16,7 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .fapi import provider_jwks
-from .stack import ROOT, _process, _wait_for_port
+from .processes import running, wait_for_port
+from .stack import ROOT
 
 SERVER = ROOT / "infra" / "sandbox" / "oauth2_provider.mjs"
 OAUTH2_PROVIDER = "oauth2"
@@ -71,6 +72,6 @@ def run_oauth2_provider(
     }
     if not show_login_page:
         env["OAUTH2_AUTO_LOGIN"] = OAUTH2_ACCOUNT
-    with _process(["node", str(SERVER)], log, env=env) as process:
-        _wait_for_port(port, "OAuth 2.0 server", process=process)
+    with running(["node", str(SERVER)], log, env=env) as process:
+        wait_for_port(port, "OAuth 2.0 server", process=process)
         yield f"http://127.0.0.1:{port}"

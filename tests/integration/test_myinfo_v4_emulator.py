@@ -21,7 +21,7 @@ from joserfc import jwe, jws, jwt
 from joserfc.jwk import ECKey, KeySet
 
 from infra.sandbox.myinfo_v4 import run_myinfo_v4
-from infra.sandbox.stack import _free_port
+from infra.sandbox.processes import free_port
 
 from .myinfo_v4_support import (
     PERSONA,
@@ -243,7 +243,7 @@ def start(
         {**client, "client_id": DEAD_JWKS_CLIENT, "jwks_uri": f"{jwks_server.origin}/nothing-here"},
     ]
     return run_myinfo_v4(
-        _free_port(), clients, show_login_page, workdir, code_ttl_seconds=ttl or 60, token_ttl_seconds=ttl or 1800
+        free_port(), clients, show_login_page, workdir, code_ttl_seconds=ttl or 60, token_ttl_seconds=ttl or 1800
     )
 
 
@@ -856,6 +856,6 @@ def test_a_bad_configuration_stops_the_emulator_at_start(
 ) -> None:
     with (
         pytest.raises(RuntimeError, match="exited"),
-        run_myinfo_v4(_free_port(), clients, False, tmp_path, persona=persona),
+        run_myinfo_v4(free_port(), clients, False, tmp_path, persona=persona),
     ):
         pass

@@ -19,7 +19,8 @@ import pytest
 from infra.sandbox.browser import Browser, mockpass_personas, persona_redirect
 from infra.sandbox.personas import featured_personas
 from infra.sandbox.personas import mockpass_personas as personas
-from infra.sandbox.stack import ROOT, SANDBOX_PERSONA, Sandbox, _free_port
+from infra.sandbox.processes import free_port
+from infra.sandbox.stack import ROOT, SANDBOX_PERSONA, Sandbox
 
 LISTEN = "0A"
 
@@ -74,7 +75,7 @@ SERVICES = [
 @pytest.fixture
 def make_dev(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """``python -m infra.sandbox`` as ``make dev`` runs it, and what it printed up to its banner's last line."""
-    command = [sys.executable, "-m", "infra.sandbox", "--port", str(_free_port()), "--log-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "infra.sandbox", "--port", str(free_port()), "--log-dir", str(tmp_path)]
     # A process group of its own, as a terminal gives a foreground command: Ctrl-C signals the whole group.
     process = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True

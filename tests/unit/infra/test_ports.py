@@ -7,15 +7,15 @@ import socket
 
 import pytest
 
-from infra.sandbox import stack
-from infra.sandbox.stack import _first_ephemeral_port, _free_port
+from infra.sandbox import processes
+from infra.sandbox.processes import first_ephemeral_port, free_port
 
 
 def test_ports_are_free_distinct_and_below_the_ephemeral_range() -> None:
-    ports = [_free_port() for _ in range(50)]
+    ports = [free_port() for _ in range(50)]
 
     assert len(set(ports)) == len(ports)
-    assert all(1024 <= port < _first_ephemeral_port() for port in ports)
+    assert all(1024 <= port < first_ephemeral_port() for port in ports)
     for port in ports[:5]:
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", port))  # nothing holds it
@@ -27,7 +27,7 @@ def test_a_port_something_listens_on_is_skipped(monkeypatch: pytest.MonkeyPatch)
         busy.listen()
         taken = busy.getsockname()[1]
         offered = iter([taken, taken, 20_001])
-        monkeypatch.setattr(stack.secrets, "choice", lambda _: next(offered))
-        monkeypatch.setattr(stack, "_first_ephemeral_port", lambda: 32_768)
+        monkeypatch.setattr(processes.secrets, "choice", lambda _: next(offered))
+        monkeypatch.setattr(processes, "first_ephemeral_port", lambda: 32_768)
 
-        assert stack._free_port() == 20_001
+        assert processes.free_port() == 20_001

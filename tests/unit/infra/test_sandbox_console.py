@@ -13,14 +13,8 @@ import pytest
 
 from infra.sandbox.console import persona_table, progress_line
 from infra.sandbox.personas import FEATURED, MOCKPASS_MYINFO, featured_personas, mockpass_personas
-from infra.sandbox.stack import (
-    SANDBOX_PERSONA,
-    ServiceStarted,
-    ServiceStartError,
-    _process,
-    _Startup,
-    _wait_for_port,
-)
+from infra.sandbox.processes import running, wait_for_port
+from infra.sandbox.stack import SANDBOX_PERSONA, ServiceStarted, ServiceStartError, _Startup
 
 MOCKPASS_DATA = json.loads(MOCKPASS_MYINFO.read_text())["personas"]
 
@@ -37,8 +31,8 @@ def listening_service(log: Path) -> Iterator[str]:
         "print('listening', flush=True)\n"
         "time.sleep(60)\n"
     )
-    with _process([sys.executable, "-c", script], log) as process:
-        _wait_for_port(port, "the test service", process=process)
+    with running([sys.executable, "-c", script], log) as process:
+        wait_for_port(port, "the test service", process=process)
         yield f"http://127.0.0.1:{port}"
 
 
@@ -46,8 +40,8 @@ def listening_service(log: Path) -> Iterator[str]:
 def crashing_service(log: Path) -> Iterator[str]:
     """A service whose process exits before it listens, saying why in its log."""
     command = [sys.executable, "-c", "print('bad configuration: no client'); raise SystemExit(3)"]
-    with _process(command, log) as process:
-        _wait_for_port(1, "the test service", process=process)
+    with running(command, log) as process:
+        wait_for_port(1, "the test service", process=process)
         yield "never"
 
 
