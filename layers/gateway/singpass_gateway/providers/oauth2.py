@@ -15,7 +15,6 @@ must name the same user; logout revokes the refresh token (RFC 7009) where the s
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +23,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from ..errors import ConfigurationError, InvalidToken, ProviderUnavailable, RefreshRejected
 from ..http import HttpResponse
 from ..settings import ProviderSettings
-from ..urls import UrlPolicy
 from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, client_auth, oauth
 from .client_auth import ClientAuthConfig, ClientAuthenticator
 from .oauth2_identity import ACCESS_TOKEN_TYPES, SOURCES, Credentials, IdentityConfig, IdentityReader, ServerView
+from .server_metadata import HourlyDocument, endpoint, optional_endpoint
 
-METADATA_MAX_AGE_SECONDS = 3600
 ENDPOINT_OPTIONS = (
     "authorization_endpoint", "token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint"
 )  # fmt: skip
@@ -160,8 +158,7 @@ class OAuth2Provider:
         self._url_policy = entry.url_policy
         self._client = ClientAuthenticator(config.client, toolkit)
         self._identity = IdentityReader(config.identity, config.client.client_id, toolkit)
-        self._metadata: tuple[Endpoints, float] | None = None
-        self._lock = threading.Lock()
+        self._metadata = HourlyDocument(self._read_metadata)
 
     # -- the provider interface ---------------------------------------------------------------------------
 
@@ -248,13 +245,7 @@ class OAuth2Provider:
     def _endpoints(self) -> Endpoints:
         if self._config.endpoints is not None:
             return self._config.endpoints
-        with self._lock:
-            if self._metadata and time.monotonic() - self._metadata[1] < METADATA_MAX_AGE_SECONDS:
-                return self._metadata[0]
-        endpoints = self._read_metadata()
-        with self._lock:
-            self._metadata = (endpoints, time.monotonic())
-        return endpoints
+        return self._metadata.get()
 
     def _read_metadata(self) -> Endpoints:
         """RFC 8414 metadata: its ``issuer`` exactly the configured one (§3.3), the endpoints this login needs."""
@@ -268,11 +259,11 @@ class OAuth2Provider:
         policy = self._url_policy
         try:
             endpoints = Endpoints(
-                authorization=_member(document, "authorization_endpoint", policy),
-                token=_member(document, "token_endpoint", policy),
-                jwks=_optional_member(document, "jwks_uri", policy),
-                introspection=_optional_member(document, "introspection_endpoint", policy),
-                revocation=_optional_member(document, "revocation_endpoint", policy),
+                authorization=endpoint(document, "authorization_endpoint", policy),
+                token=endpoint(document, "token_endpoint", policy),
+                jwks=optional_endpoint(document, "jwks_uri", policy),
+                introspection=optional_endpoint(document, "introspection_endpoint", policy),
+                revocation=optional_endpoint(document, "revocation_endpoint", policy),
                 iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
             )
         except ConfigurationError as error:
@@ -280,16 +271,3 @@ class OAuth2Provider:
         if self._config.identity.source == "access_token" and endpoints.jwks is None:
             raise ProviderUnavailable("authorization server metadata lists no jwks_uri for JWT access tokens")
         return endpoints
-
-
-def _member(document: dict[str, Any], name: str, policy: UrlPolicy) -> str:
-    """A URL the metadata names, as the deployment's URL policy allows (no plain http, no local host outside a
-    sandbox): a server's metadata is not trusted to point the gateway at the host it runs on."""
-    value = document.get(name)
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{name} missing")
-    return policy.provider_url(value, name)
-
-
-def _optional_member(document: dict[str, Any], name: str, policy: UrlPolicy) -> str | None:
-    return _member(document, name, policy) if document.get(name) else None

@@ -22,7 +22,6 @@ person (and an organisation) comes from, :meth:`OidcProvider.assurance_met`, how
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,12 +34,11 @@ from ..observability import UpstreamCall
 from ..person import normalise
 from ..person import provenance as provenance_of
 from ..settings import ProviderSettings
-from ..urls import UrlPolicy
 from . import Authorization, AuthorizationRequest, Callback, Identity, Options, Refreshed, Toolkit, client_auth, oauth
 from .client_auth import ClientAuthConfig, ClientAuthenticator
 from .retries import RetryPolicy
+from .server_metadata import HourlyDocument, endpoint, optional_endpoint
 
-DISCOVERY_MAX_AGE_SECONDS = 3600
 RESERVED_PARAMETERS = frozenset(
     {"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"}
 )
@@ -183,10 +181,9 @@ class OidcProvider:
         # The configured key first, then those being introduced or retired (published and accepted).
         decryption_arns = [config.decryption_key_arn] if config.decryption_key_arn else []
         self._decryption_keys = [toolkit.key(arn) for arn in [*decryption_arns, *config.additional_decryption_key_arns]]
-        self._discovered: tuple[Endpoints, float] | None = None
+        self._discovered = HourlyDocument(self._discover)
         self._dpop_nonces: dict[str, str] = {}
         self._retry = RetryPolicy(config.transient_retries, sleep=toolkit.pause)
-        self._lock = threading.Lock()
 
     # -- the provider interface ---------------------------------------------------------------------------
 
@@ -466,13 +463,7 @@ class OidcProvider:
     def _endpoints(self) -> Endpoints:
         if self._config.endpoints is not None:
             return self._config.endpoints
-        with self._lock:
-            if self._discovered and time.monotonic() - self._discovered[1] < DISCOVERY_MAX_AGE_SECONDS:
-                return self._discovered[0]
-        endpoints = self._discover()
-        with self._lock:
-            self._discovered = (endpoints, time.monotonic())
-        return endpoints
+        return self._discovered.get()
 
     def _discover(self) -> Endpoints:
         url = f"{self._config.issuer.rstrip('/')}/.well-known/openid-configuration"
@@ -485,12 +476,12 @@ class OidcProvider:
         policy = self._url_policy
         try:
             return Endpoints(
-                authorization=_endpoint(document, "authorization_endpoint", policy),
-                token=_endpoint(document, "token_endpoint", policy),
-                jwks=_endpoint(document, "jwks_uri", policy),
-                userinfo=_optional_endpoint(document, "userinfo_endpoint", policy),
-                par=_optional_endpoint(document, "pushed_authorization_request_endpoint", policy),
-                revocation=_optional_endpoint(document, "revocation_endpoint", policy),
+                authorization=endpoint(document, "authorization_endpoint", policy),
+                token=endpoint(document, "token_endpoint", policy),
+                jwks=endpoint(document, "jwks_uri", policy),
+                userinfo=optional_endpoint(document, "userinfo_endpoint", policy),
+                par=optional_endpoint(document, "pushed_authorization_request_endpoint", policy),
+                revocation=optional_endpoint(document, "revocation_endpoint", policy),
                 requires_par=document.get("require_pushed_authorization_requests") is True,
                 iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
             )
@@ -502,16 +493,3 @@ def _asks_for_dpop_nonce(response: HttpResponse) -> bool:
     if response.status == 400:
         return oauth.oauth_error(response) == "use_dpop_nonce"
     return response.status == 401 and "use_dpop_nonce" in response.headers.get("WWW-Authenticate", "")
-
-
-def _endpoint(document: dict[str, Any], name: str, policy: UrlPolicy) -> str:
-    """A URL the document names, as the deployment's URL policy allows (no plain http, no local host outside a
-    sandbox): a provider's discovery is not trusted to point the gateway at the host it runs on."""
-    value = document.get(name)
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{name} missing")
-    return policy.provider_url(value, name)
-
-
-def _optional_endpoint(document: dict[str, Any], name: str, policy: UrlPolicy) -> str | None:
-    return _endpoint(document, name, policy) if document.get(name) else None
