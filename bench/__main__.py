@@ -36,8 +36,9 @@ from infra.sandbox.stack import ROOT, SGID_SCOPES, Sandbox, SandboxOptions, run_
 
 BENCH = ROOT / "bench"
 PROVIDERS = ("sgid", "oidc", "oauth2", "sp", "sp-data", "cp", "cp-data")
-"""sgID, OIDC, a plain OAuth 2.0 server (a JWT access token, no ID token), Singpass's two kinds of app (sp a Login app, no userinfo; sp-data a Myinfo app) and Corppass's
-(cp a Login app asking for authorisations, so with userinfo; cp-data a Myinfo Business app)."""
+"""sgID, OIDC, a plain OAuth 2.0 server (a JWT access token, no ID token), Singpass's two kinds of app (sp a
+Login app, no userinfo; sp-data a Myinfo app) and Corppass's (cp a Login app asking for authorisations, so with
+userinfo; cp-data a Myinfo Business app)."""
 KMS_FLOOR = {
     "sp": {"kms.Sign": 2, "kms.DeriveSharedSecret": 1},
     "sp-data": {"kms.Sign": 2, "kms.DeriveSharedSecret": 2},
