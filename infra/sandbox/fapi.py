@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .personas import write_large_personas
 from .processes import running, wait_for_port
 from .stack import ROOT, SANDBOX_PERSONA
 
@@ -83,7 +85,9 @@ def singpass_clients(
 @contextlib.contextmanager
 def run_fapi_provider(port: int, clients: list[FapiClient], show_login_page: bool, log: Path) -> Iterator[str]:
     """Start the server on 127.0.0.1:``port`` with an ES256 signing key of its own made for this run, logging to
-    ``log``; yield its base URL (its issuer). Without a login page it logs SANDBOX_PERSONA in at once."""
+    ``log``; yield its base URL (its issuer). Without a login page it logs SANDBOX_PERSONA in at once, unless the
+    interaction is asked for with ``X-Show-Login-Page: true``. Besides MockPass's personas it serves
+    :func:`.personas.large_personas`, whom a test logs in as by NRIC on its sign-in form."""
     env = {
         **os.environ,
         "FAPI_PORT": str(port),
@@ -93,9 +97,11 @@ def run_fapi_provider(port: int, clients: list[FapiClient], show_login_page: boo
     }
     if not show_login_page:
         env["FAPI_AUTO_LOGIN"] = SANDBOX_PERSONA
-    with running(["node", str(SERVER)], log, env=env) as process:
-        wait_for_port(port, "FAPI provider", process=process)
-        yield f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="fapi-") as workdir:
+        env["FAPI_EXTRA_PERSONAS"] = str(write_large_personas(Path(workdir)))
+        with running(["node", str(SERVER)], log, env=env) as process:
+            wait_for_port(port, "FAPI provider", process=process)
+            yield f"http://127.0.0.1:{port}"
 
 
 def fapi_calls(fapi_url: str) -> dict[str, Any]:

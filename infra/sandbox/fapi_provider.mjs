@@ -11,6 +11,7 @@
 // GET /sandbox/calls tells the tests what happened: PARs' parameters, ID tokens' JWE headers and iat, userinfo
 // calls per client.
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import Provider, { errors } from 'oidc-provider'
 import {
@@ -24,7 +25,11 @@ import {
 } from './fapi_common.mjs'
 
 const require = createRequire(import.meta.url)
-const { personas } = require('@opengovsg/mockpass/static/myinfo/v3.json')
+// MockPass's personas, and FAPI_EXTRA_PERSONAS (a JSON file {NRIC: persona}: personas.py's large people) if set.
+const personas = {
+  ...require('@opengovsg/mockpass/static/myinfo/v3.json').personas,
+  ...(process.env.FAPI_EXTRA_PERSONAS && JSON.parse(readFileSync(process.env.FAPI_EXTRA_PERSONAS, 'utf8'))),
+}
 
 const port = Number(process.env.FAPI_PORT)
 const autoLogin = process.env.FAPI_AUTO_LOGIN
@@ -199,7 +204,10 @@ provider.use(async (ctx, next) => {
       return
     }
   }
-  if (autoLogin && ctx.method === 'GET' && ctx.path.startsWith('/interaction/')) {
+  // Without a login page it logs the persona in at once, unless asked for the page (`X-Show-Login-Page: true`, as
+  // MockPass's login pages are).
+  const showLoginPage = ctx.get('X-Show-Login-Page') === 'true'
+  if (autoLogin && !showLoginPage && ctx.method === 'GET' && ctx.path.startsWith('/interaction/')) {
     const details = await provider.interactionDetails(ctx.req, ctx.res)
     if (details.prompt.name === 'login') {
       await logIn(ctx, autoLogin)

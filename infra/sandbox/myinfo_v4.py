@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .personas import large_personas
+from .personas import write_large_personas
 from .processes import running, wait_for_port
 from .stack import ROOT
 
@@ -56,9 +56,7 @@ def run_myinfo_v4(
     }
     log_path = log_dir / "myinfo_v4.log"
     with tempfile.TemporaryDirectory(prefix="myinfo-v4-") as workdir:
-        extra = Path(workdir) / "personas.json"
-        extra.write_text(json.dumps(large_personas()))
-        env["MYINFO_V4_EXTRA_PERSONAS"] = str(extra)
+        env["MYINFO_V4_EXTRA_PERSONAS"] = str(write_large_personas(Path(workdir)))
         with running(["node", str(EMULATOR)], log_path, env=env, cwd=ROOT) as process:
             # It fails at once if the emulator exits (e.g. refusing its configuration: see its log).
             wait_for_port(port, "the MyInfo v4 emulator", process=process)

@@ -3,9 +3,10 @@
 sgID and MyInfo v3 are MockPass; the FAPI 2.0 provider and the MyInfo v4 emulator serve the same personas'
 data, so one list serves every provider. Read at run time from the installed MockPass, it cannot drift from it.
 
-The MyInfo v4 emulator also serves a few generated people whose data is far larger than any of MockPass's (about
-16 KB each): :data:`LARGE_PROFILES`, made by :func:`large_person` in MockPass's own shapes, for the gateway's
-limits on person data (``tests/integration/test_large_person_data.py``).
+MockPass's MyInfo v3, the MyInfo v4 emulator and the FAPI server's Myinfo app also serve a few generated people
+whose data is far larger than any of MockPass's (about 16 KB each): :data:`LARGE_PROFILES`, made by
+:func:`large_person` in MockPass's own shapes, for the gateway's limits on person data
+(``tests/integration/test_large_person_data.py``).
 """
 
 from __future__ import annotations
@@ -216,8 +217,15 @@ def large_person(profile: LargeProfile, source: Path = MOCKPASS_MYINFO) -> dict[
 
 
 def large_personas(source: Path = MOCKPASS_MYINFO) -> dict[str, dict[str, Any]]:
-    """Every large profile's person, by NRIC (what the MyInfo v4 emulator serves besides MockPass's)."""
+    """Every large profile's person, by NRIC (what the MyInfo servers serve besides MockPass's)."""
     return {profile.nric: large_person(profile, source) for profile in LARGE_PROFILES}
+
+
+def write_large_personas(directory: Path) -> Path:
+    """Write :func:`large_personas` to a JSON file in ``directory`` for a sandbox server to load; its path."""
+    path = directory / "large-personas.json"
+    path.write_text(json.dumps(large_personas()))
+    return path
 
 
 def _employer(rng: random.Random, profile: LargeProfile, index: int) -> str:

@@ -67,8 +67,8 @@ MOCKPASS_CERTIFICATE = ROOT / "node_modules" / "@opengovsg" / "mockpass" / "stat
 """MockPass signs MyInfo v3 tokens and person data with this certificate's key."""
 SINGPASS_LOGIN_SCOPES = "openid user.identity name"
 """What the sandbox's Singpass Login app asks for (the person comes in the ID token's sub_attributes)."""
-SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd"
-"""What the sandbox's Singpass Myinfo (v5) app asks for (person_info attributes)."""
+SINGPASS_SCOPES = "openid uinfin name sex dob nationality email mobileno regadd cpfemployers"
+"""What the sandbox's Singpass Myinfo (v5) app asks for (person_info attributes; a list, CPF employers, too)."""
 SINGPASS_LOGIN_PROVIDER, SINGPASS_MYINFO_PROVIDER = "sp", "sp-data"
 """The two Singpass apps' provider ids: none contains "singpass", "corppass" or "myinfo", which Singpass's portal is
 reported to refuse in redirect URLs."""
@@ -280,6 +280,9 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
             creator.public_key_pem(parameters["MyInfoV3DecryptionKeyArn"]),
             workdir,
         )
+        from .personas import write_large_personas  # it builds on this module's constants
+
+        large_personas = str(write_large_personas(workdir))  # MyInfo v3 serves them besides MockPass's
         mockpass_log = logs / "mockpass.log"
         starting.enter(
             "MockPass (sgID, MyInfo v3)",
@@ -288,7 +291,7 @@ def run_sandbox(options: SandboxOptions | None = None) -> Iterator[Sandbox]:
                 public_key,
                 options.show_login_page,
                 mockpass_log,
-                {"MYINFO_PORT": str(myinfo_v3_port), **myinfo_client},
+                {"MYINFO_PORT": str(myinfo_v3_port), **myinfo_client, "MOCKPASS_EXTRA_PERSONAS": large_personas},
             ),
             address=f"{mockpass_url}, {myinfo_v3_url}",
             log=mockpass_log,

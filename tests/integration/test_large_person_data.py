@@ -1,10 +1,12 @@
 """People with far more MyInfo data than MockPass's log in through the local API and the MyInfo v4 emulator, up to
 the gateway's 1 MiB person limit; beyond it, or when even the compressed session would not fit DynamoDB's 400 KB
-item, the login ends with a stable code and stores nothing.
+item, the login ends with a stable code and stores nothing. The same people log in, or are refused, through
+MockPass's MyInfo v3 and the FAPI server's Singpass Myinfo app.
 
-The emulator serves the large people of :mod:`infra.sandbox.personas` besides MockPass's; a test logs in as one
-through the emulator's persona picker. What the gateway gets is what the sandbox asks MyInfo v4 for
-(``MYINFO_V4_SCOPES``, whose one list is ``cpfemployers``): the people are sized by their CPF employer history.
+Each of these servers serves the large people of :mod:`infra.sandbox.personas` besides MockPass's; a test logs in
+as one through the server's own login page. What the gateway gets is what the sandbox asks for (``MYINFO_V4_SCOPES``,
+``MYINFO_V3_ATTRIBUTES``, ``SINGPASS_SCOPES``, whose one list is ``cpfemployers``): the people are sized by their
+CPF employer history.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import requests
 from singpass_gateway.person import normalise
 from singpass_gateway.store import digest
 
-from infra.sandbox.browser import Browser, items
+from infra.sandbox.browser import Browser, items, persona_redirect, provider_redirect
 from infra.sandbox.personas import INCOMPRESSIBLE, LONG_HISTORY, NEAR_LIMIT, OVERSIZED, LargeProfile, large_person
-from infra.sandbox.stack import MYINFO_V4_ID, MYINFO_V4_SCOPES, Sandbox
+from infra.sandbox.stack import MYINFO_V4_ID, MYINFO_V4_SCOPES, SINGPASS_MYINFO_PROVIDER, Sandbox
 
 SESSION = "__Host-sgw_session"
 DYNAMODB_ITEM_LIMIT = 400 * 1024
@@ -41,6 +44,29 @@ def log_in_as(browser: Browser, sandbox: Sandbox, nric: str, return_to: str = "/
     )
     assert chosen.status_code == 302, chosen.text
     return browser.get(chosen.headers["Location"])
+
+
+def log_in_through_myinfo_v3(browser: Browser, sandbox: Sandbox, nric: str) -> requests.Response:
+    """A MyInfo v3 login as ``nric``, picked on MockPass's Singpass login page, then consented to; the callback's."""
+    authorize = browser.start_login("/me", "myinfo-v3").headers["Location"]
+    picked = urljoin(sandbox.myinfo_v3_url, persona_redirect(authorize, nric))  # MockPass's links are relative
+    return browser.get(provider_redirect(picked))
+
+
+def log_in_through_singpass_myinfo(browser: Browser, sandbox: Sandbox, nric: str) -> requests.Response:
+    """A login to the Singpass Myinfo app as ``nric``, typed on the FAPI server's sign-in form; the callback's."""
+    authorize = browser.start_login("/me", SINGPASS_MYINFO_PROVIDER).headers["Location"]
+    fapi = requests.Session()  # the server's interaction cookies
+    interaction = fapi.get(authorize, allow_redirects=False, timeout=30).headers["Location"]
+    page = fapi.get(urljoin(authorize, interaction), headers={"X-Show-Login-Page": "true"}, timeout=30)
+    assert 'name="login"' in page.text, "the FAPI server showed no sign-in form"
+    answer = fapi.post(f"{page.url}/login", data={"login": nric, "password": "any"}, allow_redirects=False, timeout=30)
+    while (location := urljoin(authorize, answer.headers["Location"])).startswith(sandbox.fapi_url):
+        answer = fapi.get(location, allow_redirects=False, timeout=30)  # back to the authorization, then the app
+    return browser.get(location)
+
+
+LOG_INS = {"myinfo-v3": log_in_through_myinfo_v3, SINGPASS_MYINFO_PROVIDER: log_in_through_singpass_myinfo}
 
 
 def asked_for(profile: LargeProfile) -> dict[str, Any]:
@@ -101,3 +127,36 @@ def test_a_person_whose_session_cannot_fit_an_item_is_refused_with_its_own_code(
     assert SESSION not in browser.cookies
     assert session_items(sandbox) == before  # refused before DynamoDB was asked, not by DynamoDB
     assert "session too large to store" in handler_log.read_text()
+
+
+@pytest.mark.parametrize("profile", [LONG_HISTORY, NEAR_LIMIT], ids=["long-history", "near-the-limit"])
+@pytest.mark.parametrize("provider", list(LOG_INS))
+def test_a_large_profile_logs_in_through_myinfo_v3_and_the_singpass_myinfo_app(
+    sandbox: Sandbox, browser: Browser, provider: str, profile: LargeProfile
+) -> None:
+    callback = LOG_INS[provider](browser, sandbox, profile.nric)
+
+    assert callback.headers["Location"] == f"{sandbox.url}/me"
+    me = browser.api("/api/me").json()
+    person = me["person"]
+    assert (me["provider"], person["uinfin"], person["name"]) == (provider, profile.nric, profile.name)
+    assert person["cpfemployers"] == normalise(asked_for(profile))["cpfemployers"]
+    assert len(person["cpfemployers"]["history"]) == profile.history_length
+
+
+@pytest.mark.parametrize(
+    ("profile", "error"),
+    [(OVERSIZED, "provider_unavailable"), (INCOMPRESSIBLE, "person_data_too_large")],
+    ids=["over-1-mib", "incompressible"],
+)
+@pytest.mark.parametrize("provider", list(LOG_INS))
+def test_people_too_large_are_refused_through_myinfo_v3_and_the_singpass_myinfo_app(
+    sandbox: Sandbox, browser: Browser, provider: str, profile: LargeProfile, error: str
+) -> None:
+    before = session_items(sandbox)
+
+    callback = LOG_INS[provider](browser, sandbox, profile.nric)
+
+    assert callback.headers["Location"] == f"{sandbox.url}/me?error={error}"
+    assert SESSION not in browser.cookies
+    assert session_items(sandbox) == before
