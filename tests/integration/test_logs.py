@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import pytest
 
 from infra.sandbox.browser import Browser, provider_redirect, query
-from infra.sandbox.stack import SANDBOX_SECRETS, Sandbox
+from infra.sandbox.stack import Sandbox
+from tests.integration.leaks import assert_none_in, login_secrets, personal_data
 
 
 @pytest.mark.parametrize("provider", ["sgid", "oidc", "oauth2", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"])
@@ -59,53 +60,17 @@ def test_a_full_login_logs_nothing_secret_or_personal(sandbox: Sandbox, handler_
             "revocation",
             "introspection",
         }
-    secrets = {
-        "session id": session_id,
-        "login cookie": login_cookie,
-        "state": query(callback_url)["state"],
-        "code": query(callback_url)["code"],
-        "refused login cookie": refused_login_cookie,
-        "refused state": query(refused_url)["state"],
-        "refused code": query(refused_url)["code"],
-        **{f"secret {name}": value for name, value in SANDBOX_SECRETS.items()},
-        "sub": me["sub"],
-        "sub uuid": me["sub"].removeprefix("u="),
-    }
-    if "nonce" in query(authorize):
-        secrets["nonce"] = query(authorize)["nonce"]
-    if "request_uri" in query(authorize):
-        secrets["request_uri"] = query(authorize)["request_uri"]
-    personal = {name: value for name, value in me["person"].items() if isinstance(value, str) and len(value) > 3}
-    # A Corppass login's entity (UEN, name), acting user and e-service roles are as personal as the person.
-    personal |= {f"entity {name}": value for name, value in strings(me.get("entity"))}
-    personal |= {f"act {name}": value for name, value in strings(me.get("act"))}
-    personal |= {f"authorisation {name}": value for name, value in strings(me.get("authorisations"))}
-    # What a plain OAuth 2.0 token grants the person (their permissions) is theirs too.
-    personal |= {f"access {name}": value for name, value in strings(me.get("access"))}
+    cookies = {"session id": session_id, "login cookie": login_cookie, "refused login cookie": refused_login_cookie}
+    secrets = login_secrets(authorize, callback_url, refused_url, cookies, me)
+    personal = personal_data(me)
     if provider == "oauth2":
         assert "access permissions 1" in personal  # the login read real permissions
     if provider in ("cp", "cp-data"):
         assert {"entity name", "act sub"} <= set(personal)  # the login read real entity data
-    for name, value in {**secrets, **personal}.items():
-        for fragment in [value, *value.splitlines()]:
-            assert fragment not in text, f"{name} appears in the logs"
-    for marker in ("eyJ", "Bearer ", "DPoP ", "PKI_SIGN", "BEGIN PRIVATE KEY", "/private", '"d":'):
-        assert marker not in text, f"{marker!r} appears in the logs"
+    assert_none_in(text, {**secrets, **personal}, "logs")
 
 
 def names(document: dict[str, object]) -> set[str]:
     """The metric names an EMF document publishes."""
     directives = document["_aws"]["CloudWatchMetrics"]  # type: ignore[index]
     return {metric["Name"] for directive in directives for metric in directive["Metrics"]}
-
-
-def strings(value: object, path: str = "") -> list[tuple[str, str]]:
-    """Every string longer than three characters in a nested value, with where it is; digits alone only from six
-    on, since a shorter number (an authorisation's limit, "5000") turns up by chance in the logs' timestamps."""
-    if isinstance(value, dict):
-        return [found for name, nested in value.items() for found in strings(nested, f"{path} {name}".strip())]
-    if isinstance(value, list):
-        return [found for index, nested in enumerate(value) for found in strings(nested, f"{path} {index}".strip())]
-    if not isinstance(value, str) or len(value) <= 3 or (value.isdigit() and len(value) < 6):
-        return []
-    return [(path, value)]

@@ -18,9 +18,9 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from infra.sandbox.browser import Browser, provider_redirect, query
-from infra.sandbox.stack import SANDBOX_PERSONA, SANDBOX_SECRETS, Sandbox, SandboxOptions, run_sandbox
+from infra.sandbox.stack import SANDBOX_PERSONA, Sandbox, SandboxOptions, run_sandbox
 from infra.sandbox.xray import XrayCollector
-from tests.integration.test_logs import strings
+from tests.integration.leaks import assert_none_in, login_secrets, personal_data
 
 PROVIDERS = ["sgid", "oidc", "oauth2", "sp", "sp-data", "cp", "cp-data", "myinfo-v3", "mi-v4"]
 
@@ -67,32 +67,9 @@ def test_a_full_login_traces_nothing_secret_or_personal(
     documents = [json.loads(sent) for sent in texts]
     entities = [entity for document in documents for entity in walk(document)]
 
-    secrets = {
-        "session id": session_id,
-        "login cookie": login_cookie,
-        "state": query(callback_url)["state"],
-        "code": query(callback_url)["code"],
-        "refused login cookie": refused_login_cookie,
-        "refused state": query(refused_url)["state"],
-        "refused code": query(refused_url)["code"],
-        **{f"secret {name}": value for name, value in SANDBOX_SECRETS.items()},
-        "sub": me["sub"],
-        "sub uuid": me["sub"].removeprefix("u="),
-        "persona": SANDBOX_PERSONA,
-    }
-    if "nonce" in query(authorize):
-        secrets["nonce"] = query(authorize)["nonce"]
-    if "request_uri" in query(authorize):
-        secrets["request_uri"] = query(authorize)["request_uri"]
-    personal = {name: value for name, value in me["person"].items() if isinstance(value, str) and len(value) > 3}
-    personal |= {f"entity {name}": value for name, value in strings(me.get("entity"))}
-    personal |= {f"act {name}": value for name, value in strings(me.get("act"))}
-    personal |= {f"authorisation {name}": value for name, value in strings(me.get("authorisations"))}
-    for name, value in {**secrets, **personal}.items():
-        for fragment in [value, *value.splitlines()]:
-            assert fragment not in text, f"{name} appears in the traces"
-    for marker in ("eyJ", "Bearer ", "DPoP ", "PKI_SIGN", "BEGIN PRIVATE KEY", "/private", '"d":'):
-        assert marker not in text, f"{marker!r} appears in the traces"
+    cookies = {"session id": session_id, "login cookie": login_cookie, "refused login cookie": refused_login_cookie}
+    secrets = {**login_secrets(authorize, callback_url, refused_url, cookies, me), "persona": SANDBOX_PERSONA}
+    assert_none_in(text, {**secrets, **personal_data(me)}, "traces")
 
     # What the traces show: each handler, each provider call by provider and call kind, each AWS call.
     assert {"## lambda_handler"} <= {entity["name"] for entity in entities}
