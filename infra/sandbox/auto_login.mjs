@@ -1,6 +1,7 @@
-// For the tests: an oidc-provider that logs an account in at once instead of showing its sign-in page, as the
-// plain OIDC and OAuth 2.0 servers of the sandbox do when their *_AUTO_LOGIN names one. (The Singpass and Corppass
-// servers pick personas and entities per login, so they have their own.)
+// What the sandbox's oidc-provider servers do in place of a person: log an account in at once instead of showing
+// the sign-in page, as the plain OIDC and OAuth 2.0 servers do when their *_AUTO_LOGIN names one (the Singpass and
+// Corppass servers pick personas and entities per login, so they have their own), and grant a first-party client
+// what it asks for instead of showing a consent page.
 
 /** Finish every login interaction as `accountId`, before oidc-provider's own sign-in page would be shown. */
 export const logInAutomatically = (provider, accountId) => {
@@ -14,4 +15,16 @@ export const logInAutomatically = (provider, accountId) => {
     }
     await next()
   })
+}
+
+/**
+ * A `loadExistingGrant` for a first-party client: the scopes the request asks for and the claims named, as the
+ * person would grant them on the consent page.
+ */
+export const grantWhatIsAsked = (claims) => async (ctx) => {
+  const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })
+  grant.addOIDCScope(ctx.oidc.params.scope)
+  grant.addOIDCClaims(claims)
+  await grant.save()
+  return grant
 }

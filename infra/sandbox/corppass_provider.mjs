@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { CompactEncrypt, CompactSign, importJWK } from 'jose'
 import Provider, { errors } from 'oidc-provider'
+import { grantWhatIsAsked } from './auto_login.mjs'
 import {
   bodyOf,
   fapiAlgorithms,
@@ -304,13 +305,7 @@ const provider = new Provider(issuer, {
   enabledJWA: fapiAlgorithms(['A256CBC-HS512']),
   features: fapiFeatures(),
   routes: ROUTES,
-  loadExistingGrant: async (ctx) => {
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })
-    grant.addOIDCScope(ctx.oidc.params.scope)
-    grant.addOIDCClaims(['sub'])
-    await grant.save()
-    return grant
-  },
+  loadExistingGrant: grantWhatIsAsked(['sub']),
 })
 
 // The client's first `use: enc` key, as Corppass picks it from the registered JWKS.

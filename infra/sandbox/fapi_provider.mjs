@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import Provider, { errors } from 'oidc-provider'
+import { grantWhatIsAsked } from './auto_login.mjs'
 import {
   bodyOf,
   fapiAlgorithms,
@@ -145,13 +146,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   enabledJWA: fapiAlgorithms(['A256GCM', 'A256CBC-HS512']),
   features: fapiFeatures(),
   routes: { authorization: '/auth', pushed_authorization_request: '/par', token: '/token', userinfo: '/userinfo', jwks: '/.well-known/keys' },
-  loadExistingGrant: async (ctx) => {
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })
-    grant.addOIDCScope(ctx.oidc.params.scope)
-    grant.addOIDCClaims(['sub', 'person_info'])
-    await grant.save()
-    return grant
-  },
+  loadExistingGrant: grantWhatIsAsked(['sub', 'person_info']),
 })
 
 // The ID token as Singpass sends it, beyond what oidc-provider puts in:

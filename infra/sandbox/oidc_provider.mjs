@@ -3,7 +3,7 @@
 // infra/sandbox/stack.py. OIDC_AUTO_LOGIN (tests) logs that account in without showing the sign-in form.
 import Provider from 'oidc-provider'
 
-import { logInAutomatically } from './auto_login.mjs'
+import { grantWhatIsAsked, logInAutomatically } from './auto_login.mjs'
 
 const port = Number(process.env.OIDC_PORT)
 const autoLogin = process.env.OIDC_AUTO_LOGIN
@@ -46,13 +46,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: true,
   // The sandbox's only client is first-party: grant what it asks for instead of showing a consent screen.
-  loadExistingGrant: async (ctx) => {
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId })
-    grant.addOIDCScope(ctx.oidc.params.scope)
-    grant.addOIDCClaims(['sub'])
-    await grant.save()
-    return grant
-  },
+  loadExistingGrant: grantWhatIsAsked(['sub']),
 })
 
 if (autoLogin) logInAutomatically(provider, autoLogin)
